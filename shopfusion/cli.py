@@ -1,0 +1,65 @@
+"""`shopfusion` command line: one subcommand per pipeline stage, all driven by params.yaml."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopfusion.config import PARAMS_FILE, CorruptionConfig, Params, load_params
+
+app = typer.Typer(
+    help="ShopFusion: train several e-commerce recommenders and fuse their scores.\n\n"
+    "Each subcommand is one pipeline stage (files in -> files out), the same function that "
+    "`dvc repro` and the Airflow DAGs call. Settings come from params.yaml; options override.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
+
+
+def _print(result: dict) -> None:
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@app.command()
+def ingest(
+    params_file: ParamsOpt = PARAMS_FILE,
+    source: Annotated[str | None, typer.Option(
+        help="synthetic | uci | ml100k | esci (default: ingest.source).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Landing folder (default: ingest.out_dir).")] = None,
+    events: Annotated[int | None, typer.Option(help="Synthetic: number of events.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Synthetic: random seed.")] = None,
+    corrupt_rate: Annotated[float | None, typer.Option(
+        help="Synthetic: corrupt this share of rows with *each* corruption kind.")] = None,
+) -> None:
+    """Land a batch of shop events, catalog and search judgments as Parquet.
+
+    The batch comes from the synthetic generator (deterministic under a seed) or from a real
+    dataset in ../shared/data. Events are partitioned by day; a manifest.json describes it.
+    """
+    from shopfusion.ingest import run
+
+    params = load_params(params_file)
+    gen = params.generator
+    if corrupt_rate is not None:
+        kinds = {f.name: corrupt_rate for f in dataclasses.fields(CorruptionConfig)}
+        gen = dataclasses.replace(gen, corruption=CorruptionConfig(**kinds))
+    gen = dataclasses.replace(gen, n_events=events or gen.n_events,
+                              seed=gen.seed if seed is None else seed)
+    ing = dataclasses.replace(params.ingest, source=source or params.ingest.source)
+    _print(run(Params(generator=gen, ingest=ing), out))
+
+
+@app.command("params")
+def show_params(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Print the effective, typed configuration (params.yaml merged over defaults)."""
+    _print(dataclasses.asdict(load_params(params_file)))
+
+
+if __name__ == "__main__":
+    app()

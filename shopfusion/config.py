@@ -1,0 +1,132 @@
+"""Typed view of params.yaml: the one place hyperparameters and thresholds live.
+
+Load once with `load_params()` and pass the sections down; nothing else reads the YAML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class ConfigError(ValueError):
+    """params.yaml does not match the typed config."""
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    """Conditional probabilities of each funnel step given the previous one."""
+
+    click: float = 0.3
+    add_to_cart: float = 0.25
+    purchase: float = 0.4
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Shifts applied to events after `start_fraction` of the time window (1.0 = no drift)."""
+
+    start_fraction: float = 1.0
+    category_shift: float = 0.0  # share of taste mass moved onto a few categories
+    price_shift: float = 1.0  # multiplier on prices of drifted events
+    new_item_burst: int = 0  # items launched at the drift start with boosted popularity
+    activity_multiplier: float = 1.0  # scales session lengths
+
+
+@dataclass(frozen=True)
+class CorruptionConfig:
+    """Share of rows corrupted by each kind (disjoint rows); 0 turns a kind off."""
+
+    null_key: float = 0.0
+    duplicate: float = 0.0
+    unknown_item: float = 0.0
+    wrong_type: float = 0.0
+    negative_price: float = 0.0
+    future_timestamp: float = 0.0
+
+    def rates(self) -> dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v > 0}
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    seed: int = 7
+    n_users: int = 5_000
+    n_items: int = 3_000
+    n_events: int = 200_000
+    n_top_categories: int = 8
+    n_sub_categories: int = 6  # per top category
+    n_brands: int = 120
+    start: str = "2026-09-01"
+    days: int = 60
+    new_user_share: float = 0.3  # users whose first visit falls inside the window
+    new_item_share: float = 0.1  # items created inside the window
+    popularity_alpha: float = 1.1  # Zipf exponent of item popularity
+    taste_concentration: float = 0.2  # Dirichlet concentration of user category tastes
+    brand_loyalty: float = 0.5  # chance a user sticks to a favourite brand in a category
+    mean_session_len: float = 6.0  # item visits per session
+    max_session_len: int = 40
+    p_transition: float = 0.6  # chance the next visit follows the item-to-item graph
+    successors_per_item: int = 4
+    search_share: float = 0.2  # sessions that start from a search query
+    n_judged_queries: int = 200
+    funnel: FunnelConfig = field(default_factory=FunnelConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    corruption: CorruptionConfig = field(default_factory=CorruptionConfig)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    source: str = "synthetic"  # synthetic | uci | ml100k
+    out_dir: str = "data/raw"
+    shared_data_dir: str = "../shared/data"
+
+
+@dataclass(frozen=True)
+class Params:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:
+    """Build dataclass `cls` from a nested dict, rejecting unknown keys and wrong types."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and not isinstance(value, hint):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read params.yaml into the typed `Params`; a missing file means all defaults."""
+    path = Path(path)
+    if not path.exists():
+        return Params()
+    return from_dict(Params, yaml.safe_load(path.read_text()), where=str(path))

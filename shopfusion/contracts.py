@@ -1,0 +1,158 @@
+"""Data contracts: the one source of truth for event, catalog and judgment schemas.
+
+Validation suites, Feast entities and serving request models derive from these
+definitions instead of restating them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
+
+# Logical type -> (arrow type, pandas dtype, python type for request models)
+_TYPES: dict[str, tuple[pa.DataType, str, type]] = {
+    "string": (pa.string(), "string", str),
+    "int": (pa.int64(), "Int64", int),
+    "float": (pa.float64(), "float64", float),
+    "timestamp": (pa.timestamp("us", tz="UTC"), "datetime64[us, UTC]", pd.Timestamp),
+}
+
+
+class ContractError(ValueError):
+    """A frame does not fit its contract; the message names the offending columns."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # a key of _TYPES
+    nullable: bool = False
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    description: str = ""
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _TYPES[self.type][0]
+
+    @property
+    def pandas_dtype(self) -> str:
+        return _TYPES[self.type][1]
+
+    @property
+    def python_type(self) -> type:
+        return _TYPES[self.type][2]
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    timestamp: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if not c.nullable]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
+        )
+
+    def empty(self) -> pd.DataFrame:
+        return pd.DataFrame({c.name: pd.Series(dtype=c.pandas_dtype) for c in self.columns})
+
+    def conform(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return `df` with exactly the contract's columns, in order, cast to contract dtypes.
+
+        Raises ContractError naming missing columns or columns whose values cannot be cast.
+        Row-level rules (nulls, ranges) are the validation stage's job, not this one's.
+        """
+        missing = [n for n in self.names if n not in df.columns]
+        if missing:
+            raise ContractError(f"{self.name}: missing column(s) {missing}")
+        out, bad = {}, []
+        for c in self.columns:
+            try:
+                out[c.name] = _cast(df[c.name], c)
+            except (TypeError, ValueError) as exc:
+                bad.append(f"{c.name} ({c.type}): {exc}")
+        if bad:
+            raise ContractError(f"{self.name}: cannot cast " + "; ".join(bad))
+        return pd.DataFrame(out, index=df.index)
+
+    def to_arrow(self, df: pd.DataFrame) -> pa.Table:
+        return pa.Table.from_pandas(self.conform(df), schema=self.arrow_schema(), preserve_index=False)
+
+    def request_fields(self) -> dict[str, tuple[Any, Any]]:
+        """(type, default) pairs for `pydantic.create_model`: nullable columns are optional."""
+        return {
+            c.name: ((c.python_type | None, None) if c.nullable else (c.python_type, ...))
+            for c in self.columns
+        }
+
+
+def _cast(s: pd.Series, c: Column) -> pd.Series:
+    if c.type == "timestamp":
+        return pd.to_datetime(s, utc=True).astype(c.pandas_dtype)
+    if c.type == "string":
+        return s.astype("string")
+    return s.astype(c.pandas_dtype)
+
+
+EVENTS = Contract(
+    name="events",
+    columns=(
+        Column("event_id", "string", description="unique id of the event"),
+        Column("user_id", "string", description="shopper id (pseudonymized in logs)"),
+        Column("item_id", "string", description="catalog item id"),
+        Column("event_type", "string", allowed=EVENT_TYPES, description="funnel step"),
+        Column("query", "string", nullable=True, description="search query that led here"),
+        Column("session_id", "string", description="visit the event belongs to"),
+        Column("ts", "timestamp", description="when the event happened (UTC)"),
+        Column("price", "float", nullable=True, min=0.0, description="unit price at event time"),
+        Column("quantity", "int", min=1, description="units (1 for non-purchases)"),
+    ),
+    key=("event_id",),
+    timestamp="ts",
+)
+
+CATALOG = Contract(
+    name="catalog",
+    columns=(
+        Column("item_id", "string"),
+        Column("title", "string"),
+        Column("description", "string", nullable=True),
+        Column("category_path", "string", description="'Top/Sub' category path"),
+        Column("brand", "string", nullable=True),
+        Column("price", "float", nullable=True, min=0.0),
+        Column("created_at", "timestamp", description="when the item became available"),
+    ),
+    key=("item_id",),
+    timestamp="created_at",
+)
+
+JUDGMENTS = Contract(
+    name="judgments",
+    columns=(
+        Column("query", "string"),
+        Column("item_id", "string"),
+        Column("relevance", "int", min=0, description="graded: 0 irrelevant .. 3 exact"),
+    ),
+    key=("query", "item_id"),
+)
+
+CONTRACTS = {c.name: c for c in (EVENTS, CATALOG, JUDGMENTS)}

@@ -1,0 +1,51 @@
+"""Ingest stage: land a batch (synthetic generator or a real adapter) as Parquet under data/.
+
+Run: `shopfusion ingest` (reads params.yaml) or via `dvc repro ingest`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shopfusion.config import Params
+from shopfusion.datagen import ShopData
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TRUTH_FILE = "corruption_truth.parquet"
+
+
+def load_source(params: Params) -> tuple[ShopData, pd.Series | None]:
+    """The batch named by params.ingest.source, plus corruption ground truth when injected."""
+    src = params.ingest.source
+    if src != "synthetic":
+        from shopfusion.adapters import load_real
+
+        return load_real(src, Path(params.ingest.shared_data_dir)), None
+    from shopfusion.datagen import generate
+    from shopfusion.datagen.corrupt import corrupt
+
+    gen = params.generator
+    data = generate(gen)
+    if not gen.corruption.rates():
+        return data, None
+    events, truth = corrupt(data.events, gen.corruption, seed=gen.seed)
+    return ShopData(data.catalog, events, data.judgments), truth
+
+
+def run(params: Params, out_dir: Path | None = None) -> dict:
+    from shopfusion.io import write_batch
+
+    out = Path(out_dir or params.ingest.out_dir)
+    data, truth = load_source(params)
+    seed = f"-{params.generator.seed}" if params.ingest.source == "synthetic" else ""
+    manifest = write_batch(data, out, batch_id=f"{params.ingest.source}{seed}")
+    manifest["source"] = params.ingest.source
+    if truth is not None:
+        truth.rename("corruption").to_frame().to_parquet(out / TRUTH_FILE)
+        manifest["corrupted_rows"] = int((truth != "").sum())
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
