@@ -55,6 +55,33 @@ def ingest(
     _print(run(Params(generator=gen, ingest=ing), out))
 
 
+@app.command()
+def validate(
+    params_file: ParamsOpt = PARAMS_FILE,
+    raw: Annotated[Path, typer.Option(help="Landed batch folder.")] = Path("data/raw"),
+    validated: Annotated[Path, typer.Option(help="Output: rows that passed.")] = Path("data/validated"),
+    quarantine: Annotated[Path, typer.Option(help="Output: rejected rows with reasons.")] = Path("data/quarantine"),
+    reports: Annotated[Path, typer.Option(help="Summary JSON + GE Data Docs.")] = Path("reports/validation"),
+) -> None:
+    """Check a landed batch with Great Expectations; route every row to validated or quarantine.
+
+    Each quarantined row keeps its landed values plus the reasons (expectation:column).
+    A batch that is unusable as a whole (schema broken, too many bad rows, size or null
+    rates far from recent batches, stale) fails with exit code 1 and writes nothing downstream.
+    """
+    from shopfusion.validation.stage import BatchRejected, StagePaths, run
+
+    paths = StagePaths(raw=raw, validated=validated, quarantine=quarantine, reports=reports)
+    try:
+        summary = run(load_params(params_file).validate, paths)
+    except (BatchRejected, FileNotFoundError, ValueError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    tables = {n: {k: t[k] for k in ("rows_in", "validated", "quarantined", "by_reason")}
+              for n, t in summary["tables"].items()}
+    _print({"success": summary["success"], "tables": tables, "data_docs": summary["data_docs"]})
+
+
 @app.command("params")
 def show_params(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Print the effective, typed configuration (params.yaml merged over defaults)."""

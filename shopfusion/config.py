@@ -91,9 +91,26 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class ValidateConfig:
+    """Row rules' bounds and the batch-level verdict thresholds."""
+
+    max_price: float = 100_000.0  # a unit price above this is implausible
+    window_days: float = 400.0  # events older than the newest valid one by more are out of window
+    clock_skew_s: float = 300.0  # events up to this far ahead of the clock are accepted
+    max_bad_share: float = 0.3  # more quarantined rows than this fails the whole batch
+    max_staleness_days: float | None = None  # newest event older than this fails; None = off
+    history_batches: int = 5  # recent batches whose sizes bound the next one
+    row_count_ratio: tuple[float, float] = (0.2, 5.0)  # allowed batch size / median recent size
+    null_rate_slack: float = 0.1  # a column's null share may exceed its recent maximum by this
+    ge_result_format: str = "BASIC"
+    data_docs: bool = True
+
+
+@dataclass(frozen=True)
 class Params:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:
@@ -117,6 +134,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         return from_dict(hint, value, where)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         return value
+    if typing.get_origin(hint) is tuple:
+        return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not isinstance(value, hint):

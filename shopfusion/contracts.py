@@ -48,6 +48,20 @@ class Column:
     def python_type(self) -> type:
         return _TYPES[self.type][2]
 
+    def cast(self, s: pd.Series, strict: bool = True) -> pd.Series:
+        """Cast to this column's dtype: strict raises on a bad cell, lenient makes it null."""
+        if self.type == "timestamp":
+            errors = "raise" if strict else "coerce"
+            return pd.to_datetime(s, utc=True, errors=errors).astype(self.pandas_dtype)
+        if self.type == "string":
+            return s.astype("string")
+        if strict:
+            return s.astype(self.pandas_dtype)
+        num = pd.to_numeric(s, errors="coerce")
+        if self.type == "int":
+            num = num.where(num == num.round())  # 2.5 units is not a quantity
+        return num.astype(self.pandas_dtype)
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -87,7 +101,7 @@ class Contract:
         out, bad = {}, []
         for c in self.columns:
             try:
-                out[c.name] = _cast(df[c.name], c)
+                out[c.name] = c.cast(df[c.name])
             except (TypeError, ValueError) as exc:
                 bad.append(f"{c.name} ({c.type}): {exc}")
         if bad:
@@ -103,14 +117,6 @@ class Contract:
             c.name: ((c.python_type | None, None) if c.nullable else (c.python_type, ...))
             for c in self.columns
         }
-
-
-def _cast(s: pd.Series, c: Column) -> pd.Series:
-    if c.type == "timestamp":
-        return pd.to_datetime(s, utc=True).astype(c.pandas_dtype)
-    if c.type == "string":
-        return s.astype("string")
-    return s.astype(c.pandas_dtype)
 
 
 EVENTS = Contract(

@@ -1,0 +1,178 @@
+"""The `validate` stage: landed batch in, validated + quarantine Parquet and a summary out.
+
+Run: `shopfusion validate` or `dvc repro validate`. A batch that is unusable as a whole
+raises BatchRejected naming the failed expectations, and nothing downstream is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from shopfusion.config import ValidateConfig
+from shopfusion.contracts import CATALOG, EVENTS, JUDGMENTS, Contract
+from shopfusion.validation.route import Routed, cast, evaluate, route
+from shopfusion.validation.rules import Rule, contract_rules, event_rules
+from shopfusion.validation.suite import DOCS_INDEX, run_suites
+
+
+class BatchRejected(RuntimeError):
+    """The batch as a whole is unusable; the message names the failed expectations."""
+
+
+@dataclass(frozen=True)
+class StagePaths:
+    raw: Path = Path("data/raw")
+    validated: Path = Path("data/validated")
+    quarantine: Path = Path("data/quarantine")
+    reports: Path = Path("reports/validation")
+    history: Path = Path("data/validation_history.jsonl")
+
+
+def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
+    """The landed tables, with a clear error for a missing or unreadable file."""
+    files = {"events": raw_dir / "events", "catalog": raw_dir / "catalog.parquet",
+             "judgments": raw_dir / "judgments.parquet"}
+    tables = {}
+    for name, path in files.items():
+        if not path.exists():
+            raise FileNotFoundError(f"validate: no {name} at {path}; run `shopfusion ingest` first")
+        try:
+            tables[name] = pd.read_parquet(path).drop(columns=["date"], errors="ignore")
+        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+            raise ValueError(f"validate: cannot read {name} Parquet at {path}: {exc}") from exc
+    return tables
+
+
+def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Accepted event times: not in the future, and within window_days of the newest event."""
+    hi = now + pd.Timedelta(seconds=cfg.clock_skew_s)
+    newest = ts[ts <= hi].max()
+    lo = (newest if pd.notna(newest) else hi) - pd.Timedelta(days=cfg.window_days)
+    return lo, hi
+
+
+def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> tuple[Routed, pd.DataFrame, list[Rule]]:
+    typed, wrong_type = cast(raw, contract)
+    rules = rules_for(typed)
+    return route(raw, typed, {**wrong_type, **evaluate(typed, rules)}), typed, rules
+
+
+def run(cfg: ValidateConfig, paths: StagePaths = StagePaths(), now: pd.Timestamp | None = None) -> dict:
+    now = now or pd.Timestamp.now(tz="UTC")
+    raw = read_landed(paths.raw)
+    catalog, cat_typed, cat_rules = _check(raw["catalog"], CATALOG, lambda _: contract_rules(CATALOG))
+    item_ids = pd.Index(catalog.validated["item_id"])
+    events, ev_typed, ev_rules = _check(raw["events"], EVENTS, lambda t: event_rules(
+        EVENTS, item_ids, ts_window(t["ts"], now, cfg), cfg.max_price))
+    judgments, j_typed, j_rules = _check(raw["judgments"], JUDGMENTS, lambda _: contract_rules(JUDGMENTS))
+    routed = {"events": events, "catalog": catalog, "judgments": judgments}
+
+    ge = run_suites({"events": (ev_typed, ev_rules), "catalog": (cat_typed, cat_rules),
+                     "judgments": (j_typed, j_rules)},
+                    paths.reports if cfg.data_docs else None, cfg.ge_result_format)
+    typed = {"events": ev_typed, "catalog": cat_typed, "judgments": j_typed}
+    rules = {"events": ev_rules, "catalog": cat_rules, "judgments": j_rules}
+    summary = {
+        "validated_at": now.isoformat(),
+        "tables": {name: _table_summary(routed[name], typed[name], rules[name], ge[name])
+                   for name in routed},
+        "null_share": {c: float(raw["events"][c].isna().mean()) for c in EVENTS.names
+                       if len(raw["events"])},
+        "data_docs": str(paths.reports / DOCS_INDEX) if cfg.data_docs else None,
+    }
+    summary["failures"] = batch_failures(summary, raw["events"], ev_typed, cfg, _history(paths.history), now)
+    summary["success"] = not summary["failures"]
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    (paths.reports / "summary.json").write_text(json.dumps(summary, indent=2))
+    if summary["failures"]:
+        raise BatchRejected("validate: batch rejected, nothing written downstream:\n  "
+                            + "\n  ".join(summary["failures"]))
+    _publish(paths.validated, {n: r.validated for n, r in routed.items()})
+    _publish(paths.quarantine, {n: r.quarantine for n, r in routed.items()})
+    _append_history(paths.history, summary)
+    return summary
+
+
+def _table_summary(r: Routed, typed: pd.DataFrame, rules: list[Rule], ge: dict[str, dict]) -> dict:
+    # GE's count must match the pandas twin; a mismatch means routing and suite disagree.
+    disagree = {}
+    for rule in rules:
+        if rule.in_ge and rule.reason in ge:
+            expected = int((rule.ge_unexpected or rule.violates)(typed).sum())
+            if ge[rule.reason]["unexpected"] not in (None, expected):
+                disagree[rule.reason] = {"ge": ge[rule.reason]["unexpected"], "routing": expected}
+    return {
+        "rows_in": len(typed),
+        "validated": len(r.validated),
+        "quarantined": len(r.quarantine),
+        "rows_lost": len(typed) - r.n_in,
+        "by_reason": {k: v for k, v in r.counts.items() if v},
+        "ge": ge,
+        "ge_disagreements": disagree,
+    }
+
+
+def batch_failures(summary: dict, raw: pd.DataFrame, typed: pd.DataFrame, cfg: ValidateConfig,
+                   history: list[dict], now: pd.Timestamp) -> list[str]:
+    """Batch-level expectations: size, bad-row share, null rates vs recent batches, freshness."""
+    ev = summary["tables"]["events"]
+    failures = []
+    if ev["rows_in"] == 0:
+        return ["expect_table_row_count_to_be_between:events: the batch has no events"]
+    bad_share = ev["quarantined"] / ev["rows_in"]
+    if bad_share > cfg.max_bad_share:
+        top = sorted(ev["by_reason"].items(), key=lambda kv: -kv[1])[:5]
+        failures.append(f"quarantined share {bad_share:.1%} > max_bad_share "
+                        f"{cfg.max_bad_share:.0%}; top reasons: {dict(top)}")
+    recent = history[-cfg.history_batches:]
+    if recent:
+        median = float(pd.Series([h["rows"] for h in recent]).median())
+        lo, hi = cfg.row_count_ratio
+        if not lo * median <= len(raw) <= hi * median:
+            failures.append(f"expect_table_row_count_to_be_between:events: {len(raw)} rows, "
+                            f"recent median {median:.0f}, allowed x{lo}..x{hi}")
+        for col, share in summary["null_share"].items():
+            worst = max(h["null_share"].get(col, 0.0) for h in recent)
+            if share > worst + cfg.null_rate_slack:
+                failures.append(f"expect_column_proportion_of_non_null_values_to_be_between:{col}: "
+                                f"null share {share:.1%} vs at most {worst:.1%} recently")
+    if cfg.max_staleness_days is not None:
+        newest = typed["ts"].max()
+        if pd.isna(newest) or now - newest > pd.Timedelta(days=cfg.max_staleness_days):
+            failures.append(f"freshness: newest event {newest} is older than "
+                            f"{cfg.max_staleness_days} days")
+    return failures
+
+
+def _publish(out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write all tables beside out_dir, then swap in, so readers never see half a batch."""
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, df in tables.items():
+        df.to_parquet(tmp / f"{name}.parquet", index=False)
+    old = out_dir.with_name(out_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _history(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append_history(path: Path, summary: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"validated_at": summary["validated_at"], "rows": summary["tables"]["events"]["rows_in"],
+              "null_share": summary["null_share"]}
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
