@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from shopfusion.config import PARAMS_FILE, CorruptionConfig, Params, load_params
+from shopfusion.config import PARAMS_FILE, CorruptionConfig, load_params
 
 app = typer.Typer(
     help="ShopFusion: train several e-commerce recommenders and fuse their scores.\n\n"
@@ -17,6 +19,7 @@ app = typer.Typer(
     "`dvc repro` and the Airflow DAGs call. Settings come from params.yaml; options override.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
@@ -24,6 +27,19 @@ ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read."
 
 def _print(result: dict) -> None:
     typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Expected failures (bad input, rejected batch) print one line and exit 1, no traceback."""
+    from shopfusion.config import ConfigError
+    from shopfusion.contracts import ContractError
+
+    try:
+        yield
+    except (ConfigError, ContractError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -44,15 +60,16 @@ def ingest(
     """
     from shopfusion.ingest import run
 
-    params = load_params(params_file)
-    gen = params.generator
-    if corrupt_rate is not None:
-        kinds = {f.name: corrupt_rate for f in dataclasses.fields(CorruptionConfig)}
-        gen = dataclasses.replace(gen, corruption=CorruptionConfig(**kinds))
-    gen = dataclasses.replace(gen, n_events=events or gen.n_events,
-                              seed=gen.seed if seed is None else seed)
-    ing = dataclasses.replace(params.ingest, source=source or params.ingest.source)
-    _print(run(Params(generator=gen, ingest=ing), out))
+    with _clear_errors():
+        params = load_params(params_file)
+        gen = params.generator
+        if corrupt_rate is not None:
+            kinds = {f.name: corrupt_rate for f in dataclasses.fields(CorruptionConfig)}
+            gen = dataclasses.replace(gen, corruption=CorruptionConfig(**kinds))
+        gen = dataclasses.replace(gen, n_events=events or gen.n_events,
+                                  seed=gen.seed if seed is None else seed)
+        ing = dataclasses.replace(params.ingest, source=source or params.ingest.source)
+        _print(run(dataclasses.replace(params, generator=gen, ingest=ing), out))
 
 
 @app.command()
@@ -69,14 +86,11 @@ def validate(
     A batch that is unusable as a whole (schema broken, too many bad rows, size or null
     rates far from recent batches, stale) fails with exit code 1 and writes nothing downstream.
     """
-    from shopfusion.validation.stage import BatchRejected, StagePaths, run
+    from shopfusion.validation.stage import StagePaths, run
 
     paths = StagePaths(raw=raw, validated=validated, quarantine=quarantine, reports=reports)
-    try:
+    with _clear_errors():
         summary = run(load_params(params_file).validate, paths)
-    except (BatchRejected, FileNotFoundError, ValueError) as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
     tables = {n: {k: t[k] for k in ("rows_in", "validated", "quarantined", "by_reason")}
               for n, t in summary["tables"].items()}
     _print({"success": summary["success"], "tables": tables, "data_docs": summary["data_docs"]})

@@ -6,8 +6,9 @@ definitions instead of restating them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -16,10 +17,10 @@ EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
 
 # Logical type -> (arrow type, pandas dtype, python type for request models)
 _TYPES: dict[str, tuple[pa.DataType, str, type]] = {
-    "string": (pa.string(), "string", str),
+    "string": (pa.string(), "string[pyarrow]", str),  # arrow-backed: fast hashing and isna
     "int": (pa.int64(), "Int64", int),
     "float": (pa.float64(), "float64", float),
-    "timestamp": (pa.timestamp("us", tz="UTC"), "datetime64[us, UTC]", pd.Timestamp),
+    "timestamp": (pa.timestamp("us", tz="UTC"), "datetime64[us, UTC]", dt.datetime),
 }
 
 
@@ -45,8 +46,14 @@ class Column:
         return _TYPES[self.type][1]
 
     @property
-    def python_type(self) -> type:
-        return _TYPES[self.type][2]
+    def python_type(self) -> Any:
+        """The type a request model uses: allowed sets become Literals, minimums constraints."""
+        import pydantic
+
+        if self.allowed:
+            return Literal[self.allowed]
+        base = _TYPES[self.type][2]
+        return Annotated[base, pydantic.Field(ge=self.min)] if self.min is not None else base
 
     def cast(self, s: pd.Series, strict: bool = True) -> pd.Series:
         """Cast to this column's dtype: strict raises on a bad cell, lenient makes it null."""
@@ -54,7 +61,7 @@ class Column:
             errors = "raise" if strict else "coerce"
             return pd.to_datetime(s, utc=True, errors=errors).astype(self.pandas_dtype)
         if self.type == "string":
-            return s.astype("string")
+            return s.astype(self.pandas_dtype)
         if strict:
             return s.astype(self.pandas_dtype)
         num = pd.to_numeric(s, errors="coerce")

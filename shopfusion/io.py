@@ -27,11 +27,18 @@ def write_events(events: pd.DataFrame, root: Path, batch_id: str) -> int:
     return table.num_rows
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file or hive-partitioned folder, text as arrow-backed strings (the contract
+    dtype, so casting is free), without the partition column."""
+    table = ds.dataset(path, format="parquet", partitioning="hive").to_table()
+    mapping = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+    return table.to_pandas(types_mapper=mapping.get).drop(columns=[PARTITION], errors="ignore")
+
+
 def read_events(root: Path) -> pd.DataFrame:
     if not Path(root).is_dir():
         raise FileNotFoundError(f"no events landed at {root}; run `shopfusion ingest` first")
-    df = pd.read_parquet(root)
-    return df.drop(columns=[PARTITION], errors="ignore")
+    return read_parquet(root)
 
 
 def write_batch(data: ShopData, out_dir: Path, batch_id: str) -> dict:

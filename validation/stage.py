@@ -11,10 +11,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from shopfusion.config import ValidateConfig
 from shopfusion.contracts import CATALOG, EVENTS, JUDGMENTS, Contract
+from shopfusion.io import read_parquet
 from shopfusion.validation.route import Routed, cast, evaluate, route
 from shopfusion.validation.rules import Rule, contract_rules, event_rules
 from shopfusion.validation.suite import DOCS_INDEX, run_suites
@@ -42,7 +44,7 @@ def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
         if not path.exists():
             raise FileNotFoundError(f"validate: no {name} at {path}; run `shopfusion ingest` first")
         try:
-            tables[name] = pd.read_parquet(path).drop(columns=["date"], errors="ignore")
+            tables[name] = read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise ValueError(f"validate: cannot read {name} Parquet at {path}: {exc}") from exc
     return tables
@@ -56,36 +58,49 @@ def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig) -> tuple[pd
     return lo, hi
 
 
-def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> tuple[Routed, pd.DataFrame, list[Rule]]:
+@dataclass
+class Checked:
+    routed: Routed
+    typed: pd.DataFrame
+    rules: list[Rule]
+    masks: dict[str, np.ndarray]
+
+
+def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> Checked:
     typed, wrong_type = cast(raw, contract)
     rules = rules_for(typed)
-    return route(raw, typed, {**wrong_type, **evaluate(typed, rules)}), typed, rules
+    masks = {**wrong_type, **evaluate(typed, rules)}
+    return Checked(route(raw, typed, masks), typed, rules, masks)
+
+
+def check_tables(raw: dict[str, pd.DataFrame], cfg: ValidateConfig, now: pd.Timestamp
+                 ) -> dict[str, Checked]:
+    """Row-level routing of all landed tables (events are checked against the valid catalog)."""
+    catalog = _check(raw["catalog"], CATALOG, lambda _: contract_rules(CATALOG))
+    item_ids = pd.Index(catalog.routed.validated["item_id"])
+    events = _check(raw["events"], EVENTS, lambda t: event_rules(
+        EVENTS, item_ids, ts_window(t["ts"], now, cfg), cfg.max_price))
+    judgments = _check(raw["judgments"], JUDGMENTS, lambda _: contract_rules(JUDGMENTS))
+    return {"events": events, "catalog": catalog, "judgments": judgments}
 
 
 def run(cfg: ValidateConfig, paths: StagePaths = StagePaths(), now: pd.Timestamp | None = None) -> dict:
     now = now or pd.Timestamp.now(tz="UTC")
     raw = read_landed(paths.raw)
-    catalog, cat_typed, cat_rules = _check(raw["catalog"], CATALOG, lambda _: contract_rules(CATALOG))
-    item_ids = pd.Index(catalog.validated["item_id"])
-    events, ev_typed, ev_rules = _check(raw["events"], EVENTS, lambda t: event_rules(
-        EVENTS, item_ids, ts_window(t["ts"], now, cfg), cfg.max_price))
-    judgments, j_typed, j_rules = _check(raw["judgments"], JUDGMENTS, lambda _: contract_rules(JUDGMENTS))
-    routed = {"events": events, "catalog": catalog, "judgments": judgments}
-
-    ge = run_suites({"events": (ev_typed, ev_rules), "catalog": (cat_typed, cat_rules),
-                     "judgments": (j_typed, j_rules)},
+    checked = check_tables(raw, cfg, now)
+    events = checked["events"]
+    routed = {name: c.routed for name, c in checked.items()}
+    ge = run_suites({name: (c.typed, c.rules) for name, c in checked.items()},
                     paths.reports if cfg.data_docs else None, cfg.ge_result_format)
-    typed = {"events": ev_typed, "catalog": cat_typed, "judgments": j_typed}
-    rules = {"events": ev_rules, "catalog": cat_rules, "judgments": j_rules}
     summary = {
         "validated_at": now.isoformat(),
-        "tables": {name: _table_summary(routed[name], typed[name], rules[name], ge[name])
-                   for name in routed},
+        "tables": {name: _table_summary(c, ge[name]) for name, c in checked.items()},
         "null_share": {c: float(raw["events"][c].isna().mean()) for c in EVENTS.names
                        if len(raw["events"])},
         "data_docs": str(paths.reports / DOCS_INDEX) if cfg.data_docs else None,
     }
-    summary["failures"] = batch_failures(summary, raw["events"], ev_typed, cfg, _history(paths.history), now)
+    summary["failures"] = batch_failures(summary, raw["events"], events.typed, cfg,
+                                         _history(paths.history), now)
     summary["success"] = not summary["failures"]
     paths.reports.mkdir(parents=True, exist_ok=True)
     (paths.reports / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -98,12 +113,13 @@ def run(cfg: ValidateConfig, paths: StagePaths = StagePaths(), now: pd.Timestamp
     return summary
 
 
-def _table_summary(r: Routed, typed: pd.DataFrame, rules: list[Rule], ge: dict[str, dict]) -> dict:
+def _table_summary(c: Checked, ge: dict[str, dict]) -> dict:
     # GE's count must match the pandas twin; a mismatch means routing and suite disagree.
-    disagree = {}
-    for rule in rules:
+    r, typed, disagree = c.routed, c.typed, {}
+    for rule in c.rules:
         if rule.in_ge and rule.reason in ge:
-            expected = int((rule.ge_unexpected or rule.violates)(typed).sum())
+            mask = c.masks[rule.reason]
+            expected = rule.ge_count(typed, mask) if rule.ge_count else int(mask.sum())
             if ge[rule.reason]["unexpected"] not in (None, expected):
                 disagree[rule.reason] = {"ge": ge[rule.reason]["unexpected"], "routing": expected}
     return {

@@ -1,0 +1,79 @@
+"""Validate + route a 1M-row batch with 1% corruption (issue #4 target: <= 10 s on 2 cores).
+
+Reports three figures measured in the same run: the whole `shopfusion validate` command in a
+fresh process (imports, GE suites, Data Docs, Parquet out), the stage function in a warm
+process, and the plain-pandas floor (the same rules without GE, nothing written).
+Run: `python -m benchmarks.bench_validate` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import machine, record
+from shopfusion.config import CorruptionConfig, load_params
+
+KINDS = [f.name for f in dataclasses.fields(CorruptionConfig)]
+
+
+def land(root: Path, n_rows: int, bad_share: float) -> None:
+    from shopfusion.datagen import ShopData, generate
+    from shopfusion.datagen.corrupt import corrupt
+    from shopfusion.io import write_batch
+
+    gen = dataclasses.replace(load_params().generator, n_events=n_rows, n_users=50_000, n_items=20_000)
+    data = generate(gen)
+    cfg = CorruptionConfig(**{k: bad_share / len(KINDS) for k in KINDS})
+    events, _ = corrupt(data.events, cfg, seed=1)
+    write_batch(ShopData(data.catalog, events, data.judgments), root / "data/raw", "bench")
+
+
+def pandas_floor(raw_dir: Path) -> float:
+    import pandas as pd
+
+    from shopfusion.contracts import CATALOG, EVENTS
+    from shopfusion.validation.route import cast, evaluate, route
+    from shopfusion.validation.rules import event_rules
+    from shopfusion.validation.stage import read_landed, ts_window
+
+    t0 = time.perf_counter()
+    raw = read_landed(raw_dir)
+    typed, wrong = cast(raw["events"], EVENTS)
+    cat, _ = cast(raw["catalog"], CATALOG)
+    rules = event_rules(EVENTS, pd.Index(cat["item_id"]), ts_window(typed["ts"], pd.Timestamp.now(tz="UTC"),
+                                                               load_params().validate), 1e5)
+    route(raw["events"], typed, {**wrong, **evaluate(typed, rules)})
+    return time.perf_counter() - t0
+
+
+def main(n_rows: int = 1_000_000, bad_share: float = 0.01) -> None:
+    from shopfusion.validation.stage import StagePaths, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        land(root, n_rows, bad_share)
+        floor = pandas_floor(root / "data/raw")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "shopfusion.cli", "validate",
+                        "--params", str(Path("params.yaml").resolve())], cwd=root, check=True,
+                       stdout=subprocess.DEVNULL)
+        cli = time.perf_counter() - t0
+        paths = StagePaths(raw=root / "data/raw", validated=root / "v", quarantine=root / "q",
+                           reports=root / "r", history=root / "h.jsonl")
+        t0 = time.perf_counter()
+        summary = run(load_params().validate, paths)
+        warm = time.perf_counter() - t0
+    ev = summary["tables"]["events"]
+    print(f"{machine()}: {n_rows:,} rows, {ev['quarantined']:,} quarantined, lost {ev['rows_lost']}")
+    print(f"shopfusion validate (fresh process) {cli:.2f} s | stage in warm process {warm:.2f} s"
+          f" | plain-pandas floor {floor:.2f} s")
+    record(validate_1m_rows_s=cli, validate_1m_rows_warm_s=warm, validate_1m_pandas_floor_s=floor)
+
+
+if __name__ == "__main__":
+    main()
