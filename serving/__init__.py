@@ -1,0 +1,1 @@
+"""Serving: BentoML services for recommend / search / similar / feedback (issue #7; not built yet)."""
