@@ -1,0 +1,50 @@
+# Two entry points for a fresh machine: `make demo` (install + full pipeline) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install demo test bench-tests bench lint lock clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip uv
+	# torch first, with pip: the CPU wheel comes from local disk (PIP_FIND_LINKS); uv would
+	# otherwise resolve a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(UV) pip install --python $(PY) --compile-bytecode $(FIND_LINKS) \
+		-r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(UV) pip install --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	dvc repro
+	@echo "Validation summary: reports/validation/summary.json"
+	@echo "Great Expectations Data Docs: reports/validation/gx/uncommitted/data_docs/local_site/index.html"
+
+# pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
+test: install
+	$(PY) -m pytest -m "not slow" --timeout 900; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+bench-tests: install
+	$(PY) -m pytest -m slow --timeout 3600; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+
+bench: install
+	$(PY) -m benchmarks.bench_generator
+	$(PY) -m benchmarks.bench_validate
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+lock: install
+	( echo "# Frozen working set (uv pip freeze): keeps installs reproducible. Regenerate with \`make lock\`."; \
+	  $(UV) pip freeze --python $(PY) | grep -v -i -e '^shopfusion' -e '^-e ' | sed 's/^torch==\(.*\)+cpu/torch==\1/' ) > constraints.txt
+
+clean:
+	rm -rf data reports .pytest_cache
