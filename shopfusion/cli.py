@@ -75,10 +75,12 @@ def ingest(
 @app.command()
 def validate(
     params_file: ParamsOpt = PARAMS_FILE,
-    raw: Annotated[Path, typer.Option(help="Landed batch folder.")] = Path("data/raw"),
-    validated: Annotated[Path, typer.Option(help="Output: rows that passed.")] = Path("data/validated"),
-    quarantine: Annotated[Path, typer.Option(help="Output: rejected rows with reasons.")] = Path("data/quarantine"),
-    reports: Annotated[Path, typer.Option(help="Summary JSON + GE Data Docs.")] = Path("reports/validation"),
+    raw: Annotated[Path | None, typer.Option(help="Landed batch [data/raw].")] = None,
+    validated: Annotated[Path | None, typer.Option(help="Rows that passed [data/validated].")] = None,
+    quarantine: Annotated[Path | None, typer.Option(
+        help="Rejected rows with reasons [data/quarantine].")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="Summary JSON + GE Data Docs [reports/validation].")] = None,
 ) -> None:
     """Check a landed batch with Great Expectations; route every row to validated or quarantine.
 
@@ -88,7 +90,8 @@ def validate(
     """
     from shopfusion.validation.stage import StagePaths, run
 
-    paths = StagePaths(raw=raw, validated=validated, quarantine=quarantine, reports=reports)
+    given = {"raw": raw, "validated": validated, "quarantine": quarantine, "reports": reports}
+    paths = StagePaths(**{k: v for k, v in given.items() if v is not None})
     with _clear_errors():
         summary = run(load_params(params_file).validate, paths)
     tables = {n: {k: t[k] for k in ("rows_in", "validated", "quarantined", "by_reason")}

@@ -143,7 +143,8 @@ def catalog_frame(cat: Catalog, start: pd.Timestamp, rng: np.random.Generator) -
     brands = [cat.brand_names[b] for b in cat.brand]
     models = rng.choice(MODEL_WORDS, cat.n_items)
     numbers = rng.integers(1, 100, cat.n_items) * 10
-    title = [f"{b} {a.capitalize()} {s} {m}{x}" for b, a, s, m, x in zip(brands, adj1, nouns, models, numbers)]
+    title = [f"{b} {a.capitalize()} {s} {m}{x}"
+             for b, a, s, m, x in zip(brands, adj1, nouns, models, numbers)]
     desc = [
         f"{a.capitalize()} and {b} {s} by {br}, part of our {t.lower()} range."
         for a, b, s, br, t in zip(adj1, adj2, nouns, brands, (cat.tops[t] for t in cat.top))
