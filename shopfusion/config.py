@@ -107,10 +107,26 @@ class ValidateConfig:
 
 
 @dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature computation and the Feast store profile."""
+
+    windows_days: tuple[int, ...] = (1, 7, 30)  # activity count windows
+    recent_items: int = 20  # length of a user's recent item sequence
+    neighbours: int = 10  # item-graph neighbours kept per item
+    graph_every_days: int = 7  # item-graph snapshot period
+    ttl_days: int = 90  # a feature row older than this is not served
+    embed_text: bool = True  # MiniLM item text embeddings (the slowest part on CPU)
+    embedding_batch: int = 128
+    profile: str = "sqlite"  # online store: sqlite | redis
+    redis_connection: str = "localhost:6379"
+
+
+@dataclass(frozen=True)
 class Params:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:
