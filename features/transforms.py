@@ -3,7 +3,7 @@
 Features are snapshots at day boundaries: a row stamped `B` uses only events with ts < B, so
 Feast's point-in-time join (latest row with timestamp <= the training row's) cannot leak.
 A snapshot is written wherever a value can change: the day after an entity's activity, and
-the days its events leave each window; plus one at the data end for the online store.
+the days its events leave each window; plus its first day and the data end.
 """
 
 from __future__ import annotations
@@ -27,14 +27,19 @@ def origin_of(events: pd.DataFrame) -> pd.Timestamp:
 
 def _boundaries(codes: np.ndarray, days: np.ndarray, windows: tuple[int, ...], n_days: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(entity, boundary) pairs where some window count changes, plus the data end."""
+    """(entity, boundary) pairs where some window count changes, the entity's first day (all
+    zeros: Feast's file offline store drops training rows that match no feature row) and the
+    data end (for the online store)."""
     shifts = np.array([1] + [1 + w for w in windows])
     ent = np.repeat(codes, len(shifts))
     bnd = (days[:, None] + shifts[None, :]).ravel()
     keep = bnd < n_days
-    ends = np.unique(codes)
-    pairs = np.unique(np.stack([np.concatenate([ent[keep], ends]),
-                                np.concatenate([bnd[keep], np.full(len(ends), n_days)])], 1), axis=0)
+    first = pd.Series(days).groupby(codes).min()
+    ends = first.index.to_numpy()
+    pairs = np.unique(np.stack([
+        np.concatenate([ent[keep], ends, ends]),
+        np.concatenate([bnd[keep], first.to_numpy(), np.full(len(ends), n_days)]),
+    ], 1), axis=0)
     return pairs[:, 0], pairs[:, 1]
 
 

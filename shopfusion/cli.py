@@ -99,6 +99,26 @@ def validate(
     _print({"success": summary["success"], "tables": tables, "data_docs": summary["data_docs"]})
 
 
+@app.command()
+def features(
+    params_file: ParamsOpt = PARAMS_FILE,
+    profile: Annotated[str | None, typer.Option(
+        help="Online store: sqlite | redis (default: features.profile).")] = None,
+) -> None:
+    """Compute features from validated events, register them in Feast, load the online store.
+
+    Writes the Feast sources (Parquet) to data/features, applies the definitions in
+    features/repo and materializes up to now into the online store (SQLite by default,
+    Redis with --profile redis). Browse them with `feast -c features/repo ui`.
+    """
+    from shopfusion.features.stage import run
+
+    with _clear_errors():
+        cfg = load_params(params_file).features
+        cfg = dataclasses.replace(cfg, profile=profile or cfg.profile)
+        _print(run(cfg))
+
+
 @app.command("params")
 def show_params(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Print the effective, typed configuration (params.yaml merged over defaults)."""
