@@ -75,6 +75,7 @@ def build(data_dir: Path, cfg: FeaturesConfig) -> list:
         "popularity_v1": ["item_popularity"],
         "cooccurrence_v1": ["item_graph", "item_catalog"],
         "sequential_v1": ["user_recent"],
+        "recommend_request_v1": ["user_activity", "user_recent"],  # what one request fetches
         "two_tower_v1": ["user_activity", "user_recent", "item_catalog", "item_popularity", "item_text"],
         "text_v1": ["item_catalog", "item_text"],
         "stacker_v1": list(by_name),

@@ -70,6 +70,22 @@ def _assert_push_visible(store):
     assert got["user_recent__last_event_type"][0] == "click"
 
 
+def test_the_plain_feast_push_api_feeds_the_same_view(sqlite_store):
+    from feast.data_source import PushMode
+
+    from shopfusion.features.definitions import PUSH_SOURCE
+    from shopfusion.features.realtime import PUSHED_VIEW
+
+    store, _, _ = sqlite_store
+    assert store.get_feature_view(PUSHED_VIEW).stream_source.name == PUSH_SOURCE
+    row = {"user_id": "u-plain-push", "event_timestamp": pd.Timestamp.now(tz="UTC"),
+           "recent_items": ["i7"], "last_item_id": "i7", "last_event_type": "purchase",
+           "favourite_category": None, "favourite_brand": None}
+    store.push(PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
+    got = online_features(store, "sequential_v1", [{"user_id": "u-plain-push"}])
+    assert got["user_recent__last_event_type"] == ["purchase"]
+
+
 def test_missing_or_stale_store_is_a_clear_message(tmp_path, sqlite_store):
     empty = open_store(tmp_path, NO_TEXT)
     with pytest.raises(StoreNotReady, match="run `shopfusion features`"):
