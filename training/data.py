@@ -1,0 +1,134 @@
+"""Training data: integer-coded interactions and honest splits (temporal, leave-last-out).
+
+Reads exported Parquet with pandas alone, so training also runs on a GPU box that has torch
+but not the MLOps stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# Implicit feedback strength per event type.
+EVENT_WEIGHT = {"view": 1.0, "click": 2.0, "add_to_cart": 3.0, "purchase": 4.0}
+
+
+@dataclass
+class Interactions:
+    """Events as aligned integer arrays, time-ordered; items index the whole catalog."""
+
+    user: np.ndarray
+    item: np.ndarray
+    ts: np.ndarray  # seconds since epoch
+    weight: np.ndarray
+    session: np.ndarray
+    n_users: int
+    n_items: int
+
+    def before(self, cut: float) -> Interactions:
+        keep = self.ts < cut
+        return Interactions(self.user[keep], self.item[keep], self.ts[keep], self.weight[keep],
+                            self.session[keep], self.n_users, self.n_items)
+
+    def sequences(self, max_len: int | None = None) -> list[np.ndarray]:
+        """Each user's items in time order, consecutive repeats collapsed (a view then a click
+        of one item is one step)."""
+        order = np.lexsort((self.ts, self.user))
+        u, it = self.user[order], self.item[order]
+        new_step = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
+        u, it = u[new_step], it[new_step]
+        bounds = np.searchsorted(u, np.arange(self.n_users + 1))
+        seqs = [it[bounds[i]: bounds[i + 1]] for i in range(self.n_users)]
+        return [s[-max_len:] for s in seqs] if max_len else seqs
+
+
+@dataclass
+class Dataset:
+    interactions: Interactions
+    user_ids: pd.Index
+    item_ids: pd.Index
+    items: pd.DataFrame  # catalog rows aligned with item_ids (title, category_path, brand, ...)
+    item_created: np.ndarray  # seconds since epoch
+
+
+def load(events: pd.DataFrame, catalog: pd.DataFrame) -> Dataset:
+    items = catalog.drop_duplicates("item_id").reset_index(drop=True)
+    extra = pd.Index(events["item_id"].unique()).difference(items["item_id"])
+    if len(extra):  # validated data has none; tolerate raw data
+        items = pd.concat([items, pd.DataFrame({"item_id": extra})], ignore_index=True)
+    item_ids = pd.Index(items["item_id"])
+    ev = events.sort_values("ts", kind="stable")
+    user_codes, user_ids = pd.factorize(ev["user_id"])
+    seconds = ev["ts"].astype("int64").to_numpy() / 1e6  # datetime64[us]
+    session = pd.factorize(ev["session_id"])[0]
+    inter = Interactions(
+        user=user_codes.astype(np.int64), item=item_ids.get_indexer(ev["item_id"]).astype(np.int64),
+        ts=seconds, weight=ev["event_type"].map(EVENT_WEIGHT).fillna(1.0).to_numpy(np.float32),
+        session=session.astype(np.int64), n_users=len(user_ids), n_items=len(item_ids))
+    created = pd.to_datetime(items.get("created_at"), utc=True)
+    created_s = (created.astype("int64").to_numpy() / 1e9 if created is not None
+                 else np.zeros(len(items)))
+    return Dataset(inter, pd.Index(user_ids), item_ids, items, np.nan_to_num(created_s))
+
+
+@dataclass
+class Split:
+    """Train on events before `cut`; predict each window user's first new step after it."""
+
+    name: str
+    cut: float
+    train: Interactions
+    users: np.ndarray  # evaluated users
+    targets: np.ndarray  # their target item
+    history: list[np.ndarray] = field(repr=False, default_factory=list)  # per evaluated user
+
+
+def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: int) -> Split:
+    """Temporal split: history = events before `cut`; target = the user's first item in
+    [cut, end) that differs from their last item before the cut."""
+    inter = data.interactions
+    train = inter.before(cut)
+    seqs = train.sequences(max_len)
+    window = (inter.ts >= cut) & (inter.ts < end)
+    users, targets = [], []
+    seen: set[int] = set()
+    for u, i in zip(inter.user[window], inter.item[window]):
+        if u in seen:
+            continue
+        last = seqs[u][-1] if len(seqs[u]) else -1
+        if i != last:
+            seen.add(u)
+            users.append(u)
+            targets.append(i)
+    users_a = np.array(users, dtype=np.int64)
+    return Split(name, cut, train, users_a, np.array(targets, dtype=np.int64),
+                 [seqs[u] for u in users_a])
+
+
+def leave_last_out(data: Dataset, max_len: int, min_len: int = 3) -> Split:
+    """Per-user leave-last-out (the common paper protocol): each user's last step is the
+    target, everything before it the history. Not temporal across users: reported beside."""
+    seqs = data.interactions.sequences()
+    users = np.array([u for u, s in enumerate(seqs) if len(s) >= min_len], dtype=np.int64)
+    history = [seqs[u][:-1][-max_len:] for u in users]
+    targets = np.array([seqs[u][-1] for u in users], dtype=np.int64)
+    last_ts = _last_step_ts(data.interactions)
+    keep = np.ones(len(data.interactions.user), bool)
+    keep[last_ts[data.interactions.user] <= data.interactions.ts] = False
+    inter = data.interactions
+    train = Interactions(inter.user[keep], inter.item[keep], inter.ts[keep], inter.weight[keep],
+                         inter.session[keep], inter.n_users, inter.n_items)
+    return Split("leave_last_out", float("nan"), train, users, targets, history)
+
+
+def _last_step_ts(inter: Interactions) -> np.ndarray:
+    """Per user, the time their final step (last distinct item run) began."""
+    order = np.lexsort((inter.ts, inter.user))
+    u, it, ts = inter.user[order], inter.item[order], inter.ts[order]
+    start = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
+    out = np.full(inter.n_users, np.inf)
+    last = pd.Series(ts[start]).groupby(u[start]).max()
+    out[last.index.to_numpy()] = last.to_numpy()
+    return out

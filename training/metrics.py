@@ -1,0 +1,58 @@
+"""Ranking metrics over full rankings (every catalog item is a candidate).
+
+One relevant item per user (next-item protocol) or graded judgments (search). Cross-checked
+against ranx in tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KS = (5, 10, 20, 50)
+
+
+def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target among all items (ties count against the target)."""
+    target_score = scores[np.arange(len(targets)), targets]
+    return (scores > target_score[:, None]).sum(axis=1) + (
+        (scores == target_score[:, None]).sum(axis=1) - 1)
+
+
+def next_item_metrics(ranks: np.ndarray, topk_items: np.ndarray | None = None,
+                      n_items: int | None = None, ks: tuple[int, ...] = KS) -> dict[str, float]:
+    """Recall@K (= HR@K with one target), NDCG@K, MRR; catalog coverage of the top-10 lists."""
+    out: dict[str, float] = {}
+    if len(ranks) == 0:
+        return out
+    for k in ks:
+        hit = ranks < k
+        out[f"recall@{k}"] = float(hit.mean())
+        out[f"hr@{k}"] = float(hit.mean())
+        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+    out["mrr"] = float((1.0 / (ranks + 1.0)).mean())
+    if topk_items is not None and n_items:
+        out["coverage@10"] = float(len(np.unique(topk_items[:, :10])) / n_items)
+    out["users"] = float(len(ranks))
+    return out
+
+
+def sampled_ranks(scores: np.ndarray, targets: np.ndarray, n_negatives: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Rank of the target among `n_negatives` random non-target items (paper comparability)."""
+    n_users, n_items = scores.shape
+    neg = rng.integers(0, n_items - 1, (n_users, n_negatives))
+    neg += neg >= targets[:, None]  # skip the target itself
+    target_score = scores[np.arange(n_users), targets]
+    return (np.take_along_axis(scores, neg, 1) >= target_score[:, None]).sum(axis=1)
+
+
+def ndcg_graded(ranked: list[list[str]], judged: list[dict[str, float]], k: int = 10) -> float:
+    """Mean graded NDCG@k with gain 2^rel - 1 (the ranx / trec_eval 'ndcg' convention)."""
+    values = []
+    for run, rels in zip(ranked, judged):
+        gains = np.array([2.0 ** rels.get(d, 0.0) - 1 for d in run[:k]])
+        dcg = float((gains / np.log2(np.arange(2, len(gains) + 2))).sum())
+        ideal = np.sort(np.array([2.0 ** r - 1 for r in rels.values()]))[::-1][:k]
+        idcg = float((ideal / np.log2(np.arange(2, len(ideal) + 2))).sum())
+        values.append(dcg / idcg if idcg > 0 else 0.0)
+    return float(np.mean(values)) if values else 0.0

@@ -1,0 +1,1 @@
+"""Recommenders behind one interface (fit / score / save / load), so fusion treats them alike."""

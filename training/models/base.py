@@ -1,0 +1,48 @@
+"""The contract every recommender keeps: fit on interactions, score the whole catalog."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from shopfusion.training.data import Dataset, Interactions
+
+
+class Recommender(ABC):
+    name: str = "base"
+
+    @abstractmethod
+    def fit(self, train: Interactions, data: Dataset) -> None:
+        """Learn from `train` only (the data set gives catalog side information)."""
+
+    @abstractmethod
+    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        """(len(users), n_items) float32 scores; `history` is each user's recent items."""
+
+    def state(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def save(self, path: Path) -> None:
+        import torch
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(self.state(), path)
+
+    def load(self, path: Path) -> Recommender:
+        import torch
+
+        vars(self).update(torch.load(path, weights_only=False))
+        return self
+
+
+def history_matrix(history: list[np.ndarray], n_items: int, decay: float):
+    """Sparse (users, items) matrix: most recent item weight 1, then decay, decay^2, ..."""
+    from scipy import sparse
+
+    rows = np.repeat(np.arange(len(history)), [len(h) for h in history])
+    cols = np.concatenate(history) if history else np.zeros(0, np.int64)
+    ages = np.concatenate([np.arange(len(h))[::-1] for h in history]) if history else cols
+    return sparse.csr_matrix((decay ** ages.astype(np.float64), (rows, cols)),
+                             shape=(len(history), n_items))
