@@ -101,6 +101,10 @@ def measure(fetch, users: np.ndarray, batch: int, n: int, rng) -> tuple[float, f
     return pct(times)
 
 
+def _feast_reader(reader):
+    return lambda ids: reader.read(SERVICE, [{"user_id": u} for u in ids])
+
+
 def push_to_visible(store, n: int) -> tuple[float, float]:
     from shopfusion.features.realtime import push_event
     from shopfusion.features.store import FeatureReader
@@ -145,8 +149,7 @@ def main() -> None:
                 build(root, cfg)
                 store = open_store(root, cfg)
                 users = pd.read_parquet(root / "data/features/user_activity.parquet")["user_id"].unique()
-                reader = FeatureReader(store)
-                feast_read = lambda ids: reader.read(SERVICE, [{"user_id": u} for u in ids])  # noqa: E731
+                feast_read = _feast_reader(FeatureReader(store))
                 raw = raw_sqlite(root / "data/feast/online.db") if name == "sqlite" else raw_redis(url)
                 for batch, n in ((1, 2000), (100, 300)):
                     results[(name, batch, "feast")] = measure(feast_read, users, batch, n, rng)

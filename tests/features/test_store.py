@@ -117,3 +117,20 @@ def test_text_embeddings_group_similar_items(tmp_path, small_shop):
     assert sim[same].mean() > sim[other].mean() + 0.05
     again = embed_items(catalog, tmp_path / "cache.parquet")  # served from the cache
     np.testing.assert_array_equal(np.stack(again["text_embedding"]), emb)
+
+
+def test_rerun_materializes_incrementally_and_keeps_serving(tmp_path, small_shop):
+    from shopfusion.features.stage import run
+    from tests.features.conftest import feature_paths, land_validated
+
+    land_validated(tmp_path, small_shop)
+    run(NO_TEXT, feature_paths(tmp_path))
+    store = open_store(tmp_path, NO_TEXT)
+    first = max(v.most_recent_end_time for v in store.list_feature_views())
+    later = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1)
+    run(NO_TEXT, feature_paths(tmp_path), now=later)  # second run: materialize_incremental
+    store = open_store(tmp_path, NO_TEXT)
+    assert max(v.most_recent_end_time for v in store.list_feature_views()) > first
+    check_fresh(store, pd.Timedelta(hours=2), later)
+    active = small_shop.events["user_id"].value_counts().index[0]
+    assert online_features(store, "sequential_v1", [{"user_id": active}])["user_recent__recent_items"][0]
