@@ -35,13 +35,18 @@ class Interactions:
     def sequences(self, max_len: int | None = None) -> list[np.ndarray]:
         """Each user's items in time order, consecutive repeats collapsed (a view then a click
         of one item is one step)."""
-        order = np.lexsort((self.ts, self.user))
-        u, it = self.user[order], self.item[order]
-        new_step = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
-        u, it = u[new_step], it[new_step]
-        bounds = np.searchsorted(u, np.arange(self.n_users + 1))
-        seqs = [it[bounds[i]: bounds[i + 1]] for i in range(self.n_users)]
+        seqs, _ = self.steps()
         return [s[-max_len:] for s in seqs] if max_len else seqs
+
+    def steps(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per user: the items of their steps and the time each step began."""
+        order = np.lexsort((self.ts, self.user))
+        u, it, ts = self.user[order], self.item[order], self.ts[order]
+        new_step = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
+        u, it, ts = u[new_step], it[new_step], ts[new_step]
+        bounds = np.searchsorted(u, np.arange(self.n_users + 1))
+        pairs = [(it[bounds[i]: bounds[i + 1]], ts[bounds[i]: bounds[i + 1]]) for i in range(self.n_users)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 @dataclass
@@ -51,9 +56,12 @@ class Dataset:
     item_ids: pd.Index
     items: pd.DataFrame  # catalog rows aligned with item_ids (title, category_path, brand, ...)
     item_created: np.ndarray  # seconds since epoch
+    item_text: np.ndarray | None = None  # (n_items, d) text embeddings, when exported
 
 
-def load(events: pd.DataFrame, catalog: pd.DataFrame) -> Dataset:
+def load(events: pd.DataFrame, catalog: pd.DataFrame, item_text: pd.DataFrame | None = None) -> Dataset:
+    """Code events and catalog; `item_text` (item_id, text_embedding) is the exported
+    feature-store table, aligned here to item indices (zeros for items without text)."""
     items = catalog.drop_duplicates("item_id").reset_index(drop=True)
     extra = pd.Index(events["item_id"].unique()).difference(items["item_id"])
     if len(extra):  # validated data has none; tolerate raw data
@@ -70,12 +78,18 @@ def load(events: pd.DataFrame, catalog: pd.DataFrame) -> Dataset:
     created = pd.to_datetime(items.get("created_at"), utc=True)
     created_s = (created.astype("int64").to_numpy() / 1e9 if created is not None
                  else np.zeros(len(items)))
-    return Dataset(inter, pd.Index(user_ids), item_ids, items, np.nan_to_num(created_s))
+    text = None
+    if item_text is not None and len(item_text):
+        emb = np.stack(item_text["text_embedding"].to_numpy()).astype(np.float32)
+        text = np.zeros((len(item_ids), emb.shape[1]), np.float32)
+        pos = item_ids.get_indexer(item_text["item_id"])
+        text[pos[pos >= 0]] = emb[pos >= 0]
+    return Dataset(inter, pd.Index(user_ids), item_ids, items, np.nan_to_num(created_s), text)
 
 
 @dataclass
 class Split:
-    """Train on events before `cut`; predict each window user's first new step after it."""
+    """Models train on events before `cut`; each evaluated user has one target step."""
 
     name: str
     cut: float
@@ -85,26 +99,25 @@ class Split:
     history: list[np.ndarray] = field(repr=False, default_factory=list)  # per evaluated user
 
 
-def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: int) -> Split:
-    """Temporal split: history = events before `cut`; target = the user's first item in
-    [cut, end) that differs from their last item before the cut."""
-    inter = data.interactions
-    train = inter.before(cut)
-    seqs = train.sequences(max_len)
-    window = (inter.ts >= cut) & (inter.ts < end)
-    users, targets = [], []
-    seen: set[int] = set()
-    for u, i in zip(inter.user[window], inter.item[window]):
-        if u in seen:
+def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: int,
+                    seed: int = 0) -> Split:
+    """Temporal split with live histories, as the product serves: models are frozen at `cut`;
+    for each user active in [cut, end) one step in that window is drawn at random as the target,
+    and the history is everything the user did before it (window events included, since the
+    real-time loop feeds them to the models). Parameters never see the window."""
+    rng = np.random.default_rng(seed)
+    seqs, times = data.interactions.steps()
+    users, targets, history = [], [], []
+    for u, (seq, ts) in enumerate(zip(seqs, times)):
+        candidates = np.flatnonzero((ts >= cut) & (ts < end) & (np.arange(len(seq)) >= 1))
+        if len(candidates) == 0:
             continue
-        last = seqs[u][-1] if len(seqs[u]) else -1
-        if i != last:
-            seen.add(u)
-            users.append(u)
-            targets.append(i)
-    users_a = np.array(users, dtype=np.int64)
-    return Split(name, cut, train, users_a, np.array(targets, dtype=np.int64),
-                 [seqs[u] for u in users_a])
+        t = rng.choice(candidates)
+        users.append(u)
+        targets.append(seq[t])
+        history.append(seq[max(0, t - max_len): t])
+    return Split(name, cut, data.interactions.before(cut), np.array(users, dtype=np.int64),
+                 np.array(targets, dtype=np.int64), history)
 
 
 def leave_last_out(data: Dataset, max_len: int, min_len: int = 3) -> Split:

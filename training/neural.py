@@ -1,0 +1,184 @@
+"""Torch recommenders behind the common interface: data preparation and training loops.
+
+The nn.Modules live in training/models/; this module turns interactions into tensors, trains
+them (CUDA + bf16 autocast when present), and scores the catalog.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shopfusion.progress import track
+from shopfusion.training.data import Dataset, Interactions
+from shopfusion.training.models.base import Recommender
+
+
+def pad_left(seqs: list[np.ndarray], length: int) -> np.ndarray:
+    """(N, length) int64 of item index + 1, left-padded with 0."""
+    out = np.zeros((len(seqs), length), dtype=np.int64)
+    for r, s in enumerate(seqs):
+        s = s[-length:]
+        if len(s):
+            out[r, -len(s):] = s + 1
+    return out
+
+
+def chunks(seqs: list[np.ndarray], length: int) -> list[np.ndarray]:
+    """Cut long sequences into overlapping windows of `length` from the end (step length-1)."""
+    out = []
+    for s in seqs:
+        if len(s) < 2:
+            continue
+        end = len(s)
+        while end > 1:
+            out.append(s[max(0, end - length): end])
+            end -= length - 1
+    return out
+
+
+def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: str) -> list[float]:
+    """AdamW over `make_batches(rng)` for each epoch; returns the mean loss per epoch."""
+    import torch
+
+    from shopfusion.training.device import autocast, device
+
+    dev = device()
+    module.to(dev).train()
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in track(range(epochs), f"training {label}"):
+        losses = []
+        for batch in make_batches(rng):
+            with autocast(dev):
+                loss = module.loss(*[torch.as_tensor(b, device=dev) for b in batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+        history.append(float(np.mean(losses)) if losses else float("nan"))
+    module.eval()
+    return history
+
+
+def _batches(n: int, size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    return [order[i: i + size] for i in range(0, n, size)]
+
+
+def _score(module, fn, inputs: np.ndarray, batch: int = 1024) -> np.ndarray:
+    import torch
+
+    from shopfusion.training.device import device
+
+    dev = device()
+    module.to(dev).eval()
+    with torch.no_grad():
+        parts = [fn(torch.as_tensor(inputs[i: i + batch], device=dev)).float().cpu().numpy()
+                 for i in range(0, len(inputs), batch)]
+    return np.concatenate(parts).astype(np.float32)
+
+
+class SASRecRecommender(Recommender):
+    name = "sasrec"
+
+    def __init__(self, dim=64, max_len=50, blocks=2, heads=2, dropout=0.2, epochs=20,
+                 batch_size=128, lr=1e-3, seed=0):
+        self.hp = dict(dim=dim, max_len=max_len, blocks=blocks, heads=heads, dropout=dropout)
+        self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
+        self.module, self.losses = None, []
+
+    def fit(self, train: Interactions, data: Dataset) -> None:
+        import torch
+
+        from shopfusion.training.models.sasrec import SASRec, SASRecConfig
+
+        torch.manual_seed(self.seed)
+        self.module = SASRec(SASRecConfig(n_items=train.n_items, **self.hp))
+        length = self.hp["max_len"] + 1
+        seqs = pad_left(chunks(train.sequences(), length), length)
+        self.losses = fit_module(
+            self.module, lambda rng: ((seqs[b],) for b in _batches(len(seqs), self.batch_size, rng)),
+            self.epochs, self.lr, self.seed, self.name)
+
+    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        return _score(self.module, self.module.score, pad_left(history, self.hp["max_len"]))
+
+
+class MFRecommender(Recommender):
+    name = "mf"
+
+    def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0):
+        self.dim, self.l2, self.epochs, self.batch_size, self.lr, self.seed = dim, l2, epochs, batch_size, lr, seed
+        self.module, self.known, self.losses = None, None, []
+
+    def fit(self, train: Interactions, data: Dataset) -> None:
+        import torch
+
+        from shopfusion.training.models.mf import MF, MFConfig
+
+        torch.manual_seed(self.seed)
+        self.module = MF(MFConfig(train.n_users, train.n_items, self.dim, self.l2))
+        users, items = train.user, train.item
+        self.known = np.bincount(users, minlength=train.n_users) > 0
+
+        def batches(rng):
+            for b in _batches(len(users), self.batch_size, rng):
+                yield users[b], items[b], rng.integers(0, train.n_items, len(b))
+        self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
+
+    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        scores = _score(self.module, self.module.score, users)
+        bias = self.module.item_bias.weight.detach().cpu().numpy().ravel()
+        scores[~self.known[users]] = bias  # a user unseen in training gets the item prior only
+        return scores
+
+
+class TwoTowerRecommender(Recommender):
+    name = "two_tower"
+
+    def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0):
+        self.dim, self.max_len, self.temperature = dim, max_len, temperature
+        self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
+        self.module, self.losses = None, []
+
+    def fit(self, train: Interactions, data: Dataset) -> None:
+        import torch
+
+        from shopfusion.training.models.two_tower import TwoTower, TwoTowerConfig
+
+        torch.manual_seed(self.seed)
+        side = item_side_features(data)
+        self.module = TwoTower(TwoTowerConfig(train.n_items, side["n_categories"], side["n_brands"],
+                                              side["text"].shape[1], self.dim, self.temperature),
+                               *[torch.as_tensor(side[k]) for k in ("text", "category", "brand", "price")])
+        hist, target = [], []
+        for s in train.sequences():
+            for t in range(1, len(s)):
+                hist.append(s[max(0, t - self.max_len): t])
+                target.append(s[t])
+        hist_a, target_a = pad_left(hist, self.max_len), np.array(target, dtype=np.int64)
+        freq = np.bincount(target_a, minlength=train.n_items) + 1.0
+        log_q = np.log(freq / freq.sum()).astype(np.float32)
+
+        def batches(rng):
+            for b in _batches(len(target_a), self.batch_size, rng):
+                yield hist_a[b], target_a[b], log_q
+        self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
+
+    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        return _score(self.module, self.module.score, pad_left(history, self.max_len))
+
+
+def item_side_features(data: Dataset) -> dict:
+    """Item tower inputs from the catalog and text embeddings, aligned with item indices."""
+    import pandas as pd
+
+    items = data.items
+    cat = pd.factorize(items["category_path"].astype(str))[0].astype(np.int64)
+    brand = pd.factorize(items["brand"].astype(str))[0].astype(np.int64)
+    price = np.log1p(np.nan_to_num(items["price"].astype(float).to_numpy()).clip(min=0))
+    price = ((price - price.mean()) / (price.std() + 1e-6)).astype(np.float32)
+    text = data.item_text if data.item_text is not None else np.zeros((len(items), 1), np.float32)
+    return {"text": text.astype(np.float32), "category": cat, "brand": brand, "price": price,
+            "n_categories": int(cat.max()) + 1, "n_brands": int(brand.max()) + 1}
