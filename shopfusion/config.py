@@ -122,11 +122,29 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Splits, the model line-up, fusion and per-model hyperparameters (passed to each model's
+    constructor, which rejects unknown names)."""
+
+    seed: int = 0
+    valid_quantile: float = 0.8  # events before this time quantile train the models
+    test_quantile: float = 0.9  # [valid, test) tunes fusion and the stacker; after it: test
+    max_len: int = 50  # history items a model sees
+    models: tuple[str, ...] = ("popularity", "itemknn", "mf", "two_tower", "sasrec", "text")
+    fusion_depth: int = 100  # top-list length for rank fusion
+    sampled_negatives: int = 100  # for the sampled metrics reported beside full ranking
+    leave_last_out: bool = True  # also report single models under per-user leave-last-out
+    model_params: dict = field(default_factory=dict)
+    stacker: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Params:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:

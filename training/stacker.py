@@ -1,0 +1,73 @@
+"""Learned fusion: a LightGBM LambdaRank model over candidates from every base model.
+
+Trained on a later window than the base models (the validation window, scored by models fit
+before it), so it learns how to combine them without seeing the test window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shopfusion.training.fusion import top_ranks, zscore
+
+
+def candidates(scores: dict[str, np.ndarray], depth: int) -> np.ndarray:
+    """(users, C) union of every model's top-`depth` items, padded with -1."""
+    tops = np.concatenate([top_ranks(s, depth)[0] for s in scores.values()], axis=1)
+    rows = [np.unique(r) for r in tops]
+    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def features(scores: dict[str, np.ndarray], cand: np.ndarray, item_feats: np.ndarray,
+             history_len: np.ndarray, depth: int) -> np.ndarray:
+    """Per (user, candidate): each model's z-score and top-list rank, item features, history
+    length. Shape (users * C, F)."""
+    safe = np.maximum(cand, 0)
+    cols = []
+    for s in scores.values():
+        cols.append(np.take_along_axis(zscore(s), safe, 1))
+        items, ranks = top_ranks(s, depth)
+        rank_of = np.full(s.shape, depth, dtype=np.float32)
+        np.put_along_axis(rank_of, items, ranks.astype(np.float32), 1)
+        cols.append(np.take_along_axis(rank_of, safe, 1))
+    cols += [item_feats[safe][..., j] for j in range(item_feats.shape[1])]
+    cols.append(np.broadcast_to(history_len[:, None], cand.shape).astype(np.float32))
+    return np.stack(cols, axis=-1).reshape(-1, len(cols))
+
+
+class Stacker:
+    def __init__(self, depth: int = 50, n_estimators: int = 200, learning_rate: float = 0.05,
+                 num_leaves: int = 31, seed: int = 0):
+        self.depth = depth
+        self.params = dict(objective="lambdarank", n_estimators=n_estimators,
+                           learning_rate=learning_rate, num_leaves=num_leaves, random_state=seed,
+                           min_child_samples=10, verbose=-1, n_jobs=2)
+        self.model = None
+
+    def fit(self, scores: dict[str, np.ndarray], targets: np.ndarray, item_feats: np.ndarray,
+            history_len: np.ndarray) -> Stacker:
+        import lightgbm as lgb
+
+        cand = candidates(scores, self.depth)
+        x = features(scores, cand, item_feats, history_len, self.depth)
+        y = (cand == targets[:, None]).astype(int).ravel()
+        valid = cand.ravel() >= 0
+        groups = (cand >= 0).sum(axis=1)
+        self.model = lgb.LGBMRanker(**self.params).fit(x[valid], y[valid], group=groups)
+        return self
+
+    def score(self, scores: dict[str, np.ndarray], item_feats: np.ndarray,
+              history_len: np.ndarray) -> np.ndarray:
+        """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""
+        cand = candidates(scores, self.depth)
+        pred = self.model.predict(features(scores, cand, item_feats, history_len, self.depth))
+        pred = pred.reshape(cand.shape)
+        first = next(iter(scores.values()))
+        out = np.full(first.shape, -np.inf, dtype=np.float32)
+        rows = np.repeat(np.arange(len(cand)), cand.shape[1]).reshape(cand.shape)
+        ok = cand >= 0
+        out[rows[ok], cand[ok]] = pred[ok]
+        return out
