@@ -119,6 +119,49 @@ def features(
         _print(run(cfg))
 
 
+@app.command()
+def train(
+    params_file: ParamsOpt = PARAMS_FILE,
+    model: Annotated[str | None, typer.Option(help="One model family (default: train.models).")] = None,
+) -> None:
+    """Fit model families on all validated events: the artifacts serving loads.
+
+    Writes models/<family>/model.pt and a manifest (data version, params, fit time). Training
+    runs in this process with torch (CUDA + bf16 when present, CPU otherwise).
+    """
+    from shopfusion.training.stage import train_model
+
+    with _clear_errors():
+        cfg = load_params(params_file).train
+        _print({name: train_model(name, cfg) for name in ([model] if model else cfg.models)})
+
+
+@app.command()
+def fuse(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Tune fusion on the validation window: weights for weighted fusion, and the stacker.
+
+    Models are fit on events before the validation cut and scored on the window after it;
+    the test window is never read here. Writes models/fusion.
+    """
+    from shopfusion.training.stage import fuse as run_fuse
+
+    with _clear_errors():
+        _print(run_fuse(load_params(params_file).train))
+
+
+@app.command()
+def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Score every model and fusion method once on the test window (full ranking).
+
+    Writes reports/train/metrics.json (Recall/NDCG/HR@K, MRR, coverage, cold-start slices,
+    sampled-100 metrics, leave-last-out) and per-K curves (CSV + PNG).
+    """
+    from shopfusion.training.stage import evaluate as run_evaluate
+
+    with _clear_errors():
+        _print(run_evaluate(load_params(params_file).train)["summary"])
+
+
 @app.command("params")
 def show_params(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Print the effective, typed configuration (params.yaml merged over defaults)."""

@@ -9,8 +9,12 @@ T = TypeVar("T")
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    from rich.console import Console
-    from rich.progress import track as rich_track
+    try:
+        from rich.console import Console
+        from rich.progress import track as rich_track
+    except ImportError:  # a bare GPU box with torch + pandas only
+        yield from items
+        return
 
     console = Console(stderr=True)
     yield from rich_track(items, description=description, total=total, console=console,

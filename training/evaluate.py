@@ -9,6 +9,7 @@ number reads the test window once.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,48 +87,82 @@ def cold_slices(split: Split) -> dict[str, np.ndarray]:
     return {"cold_user": ~seen_users[split.users], "cold_item": ~seen_items[split.targets]}
 
 
-def evaluate(data: Dataset, cfg: TrainConfig) -> dict:
+def splits(data: Dataset, cfg: TrainConfig) -> tuple[Split, Split]:
     ts = data.interactions.ts
     valid_cut, test_cut = np.quantile(ts, cfg.valid_quantile), np.quantile(ts, cfg.test_quantile)
-    valid = next_item_split(data, "valid", valid_cut, test_cut, cfg.max_len, cfg.seed)
-    test = next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed)
-    names = usable_models(data, cfg)
-    v_scores, _ = fit_and_score(names, valid, data, cfg)
-    t_scores, fit_seconds = fit_and_score(names, test, data, cfg)
+    return (next_item_split(data, "valid", valid_cut, test_cut, cfg.max_len, cfg.seed),
+            next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed))
 
-    weights = tune_weights(v_scores, lambda s: ndcg_at_10(s, valid.targets))
-    stacker = Stacker(seed=cfg.seed, **cfg.stacker).fit(v_scores, valid.targets, *stacker_inputs(valid, data))
-    fused = {
-        "weighted": weighted(t_scores, weights),
-        "rrf": rank_fusion(t_scores, "rrf", cfg.fusion_depth),
-        "borda": rank_fusion(t_scores, "borda", cfg.fusion_depth),
-        "stacker": stacker.score(t_scores, *stacker_inputs(test, data)),
-    }
+
+@dataclass
+class Fusion:
+    """What the validation window decides: weights for weighted fusion, and the stacker."""
+
+    weights: dict[str, float]
+    stacker: Stacker
+    valid_ndcg: dict[str, float]
+
+    def apply(self, scores: dict[str, np.ndarray], split: Split, data: Dataset,
+              depth: int) -> dict[str, np.ndarray]:
+        return {
+            "weighted": weighted(scores, self.weights),
+            "rrf": rank_fusion(scores, "rrf", depth),
+            "borda": rank_fusion(scores, "borda", depth),
+            "stacker": self.stacker.score(scores, *stacker_inputs(split, data)),
+        }
+
+
+def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fusion:
+    """Fit models before the validation cut, score the validation window, tune weights and
+    train the stacker there. Never reads the test window."""
+    valid, _ = splits(data, cfg)
+    scores, _ = fit_and_score(usable_models(data, cfg), valid, data, cfg)
+    weights = tune_weights(scores, lambda s: ndcg_at_10(s, valid.targets))
+    stacker = Stacker(seed=cfg.seed, **cfg.stacker).fit(scores, valid.targets, *stacker_inputs(valid, data))
+    return Fusion(weights, stacker, {n: ndcg_at_10(s, valid.targets) for n, s in scores.items()})
+
+
+def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fusion) -> dict:
+    """Refit models before the test cut and read the test window once, for every model and
+    every fusion method."""
+    _, test = splits(data, cfg)
+    scores, fit_seconds = fit_and_score(usable_models(data, cfg), test, data, cfg)
+    fused = fusion.apply(scores, test, data, cfg.fusion_depth)
     rng = np.random.default_rng(cfg.seed)
     slices = cold_slices(test)
     report = {
-        "protocol": {"valid_cut": float(valid_cut), "test_cut": float(test_cut),
-                     "valid_users": len(valid.users), "test_users": len(test.users),
-                     "items": data.interactions.n_items},
-        "models": {n: metrics(s, test, cfg, rng, slices) for n, s in t_scores.items()},
+        "protocol": {"test_cut": float(test.cut), "test_users": len(test.users),
+                     "items": data.interactions.n_items, "train_events": len(test.train.user)},
+        "models": {n: metrics(s, test, cfg, rng, slices) for n, s in scores.items()},
         "fusion": {n: metrics(s, test, cfg, rng, slices) for n, s in fused.items()},
-        "weights": weights,
+        "weights": fusion.weights,
+        "valid_ndcg@10": fusion.valid_ndcg,
         "fit_seconds": fit_seconds,
     }
-    best_single = max(report["models"], key=lambda n: report["models"][n]["ndcg@10"])
-    best_fusion = max(report["fusion"], key=lambda n: report["fusion"][n]["ndcg@10"])
-    report["summary"] = {
-        "best_single": best_single, "best_fusion": best_fusion,
-        "best_single_ndcg@10": report["models"][best_single]["ndcg@10"],
-        "best_fusion_ndcg@10": report["fusion"][best_fusion]["ndcg@10"],
-        "fusion_gain_rel": report["fusion"][best_fusion]["ndcg@10"]
-        / max(report["models"][best_single]["ndcg@10"], 1e-12) - 1,
-    }
-    if "sasrec" in report["models"] and "popularity" in report["models"]:
-        report["summary"]["sasrec_over_popularity"] = report["models"]["sasrec"]["ndcg@10"] / max(
-            report["models"]["popularity"]["ndcg@10"], 1e-12)
+    report["summary"] = summarize(report)
     if cfg.leave_last_out:
         llo = leave_last_out(data, cfg.max_len)
-        llo_scores, _ = fit_and_score(names, llo, data, cfg)
+        llo_scores, _ = fit_and_score(usable_models(data, cfg), llo, data, cfg)
         report["leave_last_out"] = {n: metrics(s, llo, cfg, rng, {}) for n, s in llo_scores.items()}
     return report
+
+
+def summarize(report: dict) -> dict:
+    models, fusion = report["models"], report["fusion"]
+    best_single = max(models, key=lambda n: models[n]["ndcg@10"])
+    best_fusion = max(fusion, key=lambda n: fusion[n]["ndcg@10"])
+    out = {
+        "best_single": best_single, "best_fusion": best_fusion,
+        "best_single_ndcg@10": models[best_single]["ndcg@10"],
+        "best_fusion_ndcg@10": fusion[best_fusion]["ndcg@10"],
+        "fusion_gain_rel": fusion[best_fusion]["ndcg@10"] / max(models[best_single]["ndcg@10"], 1e-12) - 1,
+    }
+    if "sasrec" in models and "popularity" in models:
+        popularity = max(models["popularity"]["ndcg@10"], 1e-12)
+        out["sasrec_over_popularity"] = models["sasrec"]["ndcg@10"] / popularity
+    return out
+
+
+def evaluate(data: Dataset, cfg: TrainConfig) -> dict:
+    """The whole protocol on one data set (benchmarks): tune on validation, report on test."""
+    return evaluate_test(data, cfg, tune_fusion(data, cfg))

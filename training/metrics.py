@@ -47,12 +47,13 @@ def sampled_ranks(scores: np.ndarray, targets: np.ndarray, n_negatives: int,
 
 
 def ndcg_graded(ranked: list[list[str]], judged: list[dict[str, float]], k: int = 10) -> float:
-    """Mean graded NDCG@k with gain 2^rel - 1 (the ranx / trec_eval 'ndcg' convention)."""
+    """Mean graded NDCG@k with linear gains (Järvelin & Kekäläinen; ranx's and trec_eval's
+    'ndcg')."""
     values = []
     for run, rels in zip(ranked, judged):
-        gains = np.array([2.0 ** rels.get(d, 0.0) - 1 for d in run[:k]])
+        gains = np.array([float(rels.get(d, 0.0)) for d in run[:k]])
         dcg = float((gains / np.log2(np.arange(2, len(gains) + 2))).sum())
-        ideal = np.sort(np.array([2.0 ** r - 1 for r in rels.values()]))[::-1][:k]
+        ideal = np.sort(np.array([float(r) for r in rels.values()]))[::-1][:k]
         idcg = float((ideal / np.log2(np.arange(2, len(ideal) + 2))).sum())
         values.append(dcg / idcg if idcg > 0 else 0.0)
     return float(np.mean(values)) if values else 0.0

@@ -55,7 +55,7 @@ def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: s
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         history.append(float(np.mean(losses)) if losses else float("nan"))
     module.eval()
     return history
@@ -109,7 +109,8 @@ class MFRecommender(Recommender):
     name = "mf"
 
     def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0):
-        self.dim, self.l2, self.epochs, self.batch_size, self.lr, self.seed = dim, l2, epochs, batch_size, lr, seed
+        self.dim, self.l2, self.epochs = dim, l2, epochs
+        self.batch_size, self.lr, self.seed = batch_size, lr, seed
         self.module, self.known, self.losses = None, None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:

@@ -59,6 +59,17 @@ class Stacker:
         self.model = lgb.LGBMRanker(**self.params).fit(x[valid], y[valid], group=groups)
         return self
 
+    def save(self, path) -> None:
+        self.model.booster_.save_model(str(path))
+
+    @classmethod
+    def load(cls, path, depth: int) -> Stacker:
+        import lightgbm as lgb
+
+        stacker = cls(depth=depth)
+        stacker.model = lgb.Booster(model_file=str(path))
+        return stacker
+
     def score(self, scores: dict[str, np.ndarray], item_feats: np.ndarray,
               history_len: np.ndarray) -> np.ndarray:
         """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""

@@ -1,0 +1,141 @@
+"""DVC stages `train` (one per model family), `fuse` and `evaluate`: Parquet in, files out.
+
+Runs with torch + pandas (+ lightgbm for the stacker) alone, so it also runs on a GPU box
+without the MLOps stack:  python -m shopfusion.training.stage train --model sasrec
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from shopfusion.config import TrainConfig, load_params
+from shopfusion.training.data import Dataset, load
+
+
+@dataclass(frozen=True)
+class TrainPaths:
+    validated: Path = Path("data/validated")
+    item_text: Path = Path("data/features/item_text.parquet")
+    models: Path = Path("models")
+    reports: Path = Path("reports/train")
+
+
+def data_version(paths: TrainPaths) -> str:
+    digest = hashlib.sha256()
+    for name in ("events.parquet", "catalog.parquet"):
+        digest.update((paths.validated / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_dataset(paths: TrainPaths) -> Dataset:
+    for name in ("events.parquet", "catalog.parquet"):
+        if not (paths.validated / name).exists():
+            raise FileNotFoundError(f"train: no {paths.validated / name}; run `shopfusion validate` first")
+    text = pd.read_parquet(paths.item_text) if paths.item_text.exists() else None
+    return load(pd.read_parquet(paths.validated / "events.parquet"),
+                pd.read_parquet(paths.validated / "catalog.parquet"), text)
+
+
+def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
+    """Fit one model family on all validated events (the serving artifact) + its manifest."""
+    from shopfusion.training.evaluate import build_model
+
+    data = load_dataset(paths)
+    model = build_model(name, cfg)
+    t0 = time.perf_counter()
+    model.fit(data.interactions, data)
+    out = paths.models / name
+    model.save(out / "model.pt")
+    manifest = {
+        "model": name, "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "data_version": data_version(paths), "params": cfg.model_params.get(name, {}),
+        "users": data.interactions.n_users, "items": data.interactions.n_items,
+        "events": len(data.interactions.user), "fit_seconds": round(time.perf_counter() - t0, 2),
+        "final_loss": getattr(model, "losses", [None])[-1] if getattr(model, "losses", None) else None,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
+    """Tune fusion weights and train the stacker on the validation window."""
+    from shopfusion.training.evaluate import tune_fusion
+
+    fusion = tune_fusion(load_dataset(paths), cfg)
+    out = paths.models / "fusion"
+    out.mkdir(parents=True, exist_ok=True)
+    fusion.stacker.save(out / "stacker.txt")
+    summary = {"weights": fusion.weights, "valid_ndcg@10": fusion.valid_ndcg,
+               "stacker_depth": fusion.stacker.depth, "data_version": data_version(paths)}
+    (out / "fusion.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def evaluate(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
+    """Read the test window once for every model and fusion method; write metrics + curves."""
+    from shopfusion.training.evaluate import Fusion, evaluate_test
+    from shopfusion.training.stacker import Stacker
+
+    saved = paths.models / "fusion"
+    if not (saved / "fusion.json").exists():
+        raise FileNotFoundError(f"evaluate: no tuned fusion in {saved}; run `shopfusion fuse` first")
+    meta = json.loads((saved / "fusion.json").read_text())
+    fusion = Fusion(meta["weights"], Stacker.load(saved / "stacker.txt", meta["stacker_depth"]),
+                    meta["valid_ndcg@10"])
+    report = evaluate_test(load_dataset(paths), cfg, fusion)
+    report["data_version"] = data_version(paths)
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    (paths.reports / "metrics.json").write_text(json.dumps(report, indent=2))
+    write_curves(report, paths.reports)
+    return report
+
+
+def write_curves(report: dict, out: Path) -> None:
+    """Per-model / per-K NDCG and recall (CSV for `dvc plots`, PNG for people)."""
+    rows = [{"model": f"{group}:{name}", "k": int(key.split("@")[1]), "metric": key.split("@")[0],
+             "value": value}
+            for group in ("models", "fusion") for name, m in report[group].items()
+            for key, value in m.items() if key.startswith(("ndcg@", "recall@"))]
+    curves = pd.DataFrame(rows)
+    curves.to_csv(out / "curves.csv", index=False)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("ndcg", "recall")):
+        for model, g in curves[curves["metric"] == metric].groupby("model"):
+            ax.plot(g["k"], g["value"], marker="o", linestyle="--" if model.startswith("fusion") else "-",
+                    label=model)
+        ax.set(xlabel="K", ylabel=f"{metric}@K", xscale="log", title=f"{metric}@K (test window)")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "metrics_at_k.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("stage", choices=["train", "fuse", "evaluate"])
+    parser.add_argument("--model", help="train: the model family (default: all configured)")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    cfg = load_params(args.params).train
+    if args.stage == "train":
+        for name in [args.model] if args.model else cfg.models:
+            print(json.dumps(train_model(name, cfg), indent=2))
+    else:
+        result = fuse(cfg) if args.stage == "fuse" else evaluate(cfg)["summary"]
+        print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
