@@ -12,7 +12,7 @@ from shopfusion.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["ingest", "validate", "params"])
+@pytest.mark.parametrize("command", ["ingest", "validate", "features", "train", "fuse", "evaluate", "params"])
 def test_each_subcommand_explains_itself(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -22,7 +22,7 @@ def test_each_subcommand_explains_itself(command):
 def test_top_level_help_lists_the_stages():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for stage in ("ingest", "validate"):
+    for stage in ("ingest", "validate", "features", "train", "fuse", "evaluate"):
         assert stage in result.output
 
 

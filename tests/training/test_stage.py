@@ -1,0 +1,51 @@
+"""The train / fuse / evaluate stages end to end on files, as DVC runs them."""
+
+import json
+
+import pytest
+
+from shopfusion.training.stage import TrainPaths, evaluate, fuse, train_model
+from tests.training.conftest import fast
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def paths(tmp_path, small_shop, dataset):
+    import pandas as pd
+
+    (tmp_path / "validated").mkdir()
+    small_shop.events.to_parquet(tmp_path / "validated/events.parquet")
+    small_shop.catalog.to_parquet(tmp_path / "validated/catalog.parquet")
+    text = pd.DataFrame({"item_id": dataset.item_ids, "text_embedding": list(dataset.item_text)})
+    (tmp_path / "features").mkdir()
+    text.to_parquet(tmp_path / "features/item_text.parquet")
+    return TrainPaths(validated=tmp_path / "validated", item_text=tmp_path / "features/item_text.parquet",
+                      models=tmp_path / "models", reports=tmp_path / "reports")
+
+
+def test_train_writes_a_model_and_its_manifest(paths):
+    manifest = train_model("sasrec", fast(), paths)
+    assert (paths.models / "sasrec/model.pt").is_file()
+    saved = json.loads((paths.models / "sasrec/manifest.json").read_text())
+    assert saved == manifest and len(saved["data_version"]) == 16 and saved["final_loss"] > 0
+
+
+def test_fuse_then_evaluate_reads_the_test_window_once(paths):
+    cfg = fast(models=("popularity", "itemknn", "sasrec", "text"))
+    tuned = fuse(cfg, paths)
+    assert set(tuned["weights"]) == set(cfg.models) and (paths.models / "fusion/stacker.txt").is_file()
+    report = evaluate(cfg, paths)
+    assert set(report["fusion"]) == {"weighted", "rrf", "borda", "stacker"}
+    for m in [*report["models"].values(), *report["fusion"].values()]:
+        assert 0 <= m["ndcg@10"] <= m["recall@10"] <= m["recall@50"] <= 1
+        assert m["sampled100_hr@10"] >= m["hr@10"]  # sampled metrics flatter models
+    summary = report["summary"]
+    assert summary["best_fusion_ndcg@10"] > summary["best_single_ndcg@10"]
+    assert (paths.reports / "metrics.json").is_file() and (paths.reports / "metrics_at_k.png").is_file()
+    assert report["protocol"]["test_users"] > 50
+
+
+def test_evaluate_without_fusion_says_what_to_run(paths):
+    with pytest.raises(FileNotFoundError, match="run `shopfusion fuse` first"):
+        evaluate(fast(), paths)
