@@ -1,0 +1,117 @@
+"""Issue #6 figures: every model and fusion method on synthetic, UCI Online Retail and
+MovieLens-100k (full-ranking NDCG@10 on the temporal test window), SASRec training
+throughput beside a plain reference implementation, and the time to train all models.
+
+Run: `python -m benchmarks.bench_training` (~30 min on 2 cores; MiniLM embeddings are cached
+in .cache/ after the first run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import machine, record
+from shopfusion.config import load_params
+
+OUT = Path("reports/bench_training")
+
+
+def validated(source: str):
+    """Events and catalog of a source after the validation stage's row routing."""
+    from shopfusion.adapters import load_real
+    from shopfusion.datagen import generate
+    from shopfusion.validation.stage import check_tables
+
+    params = load_params()
+    shop = generate(params.generator) if source == "synthetic" else load_real(
+        source, Path(params.ingest.shared_data_dir))
+    raw = {"events": shop.events, "catalog": shop.catalog, "judgments": shop.judgments}
+    checked = check_tables(raw, params.validate, pd.Timestamp.now(tz="UTC"))
+    return checked["events"].routed.validated, checked["catalog"].routed.validated
+
+
+def dataset(source: str):
+    from shopfusion.features.text import embed_items
+    from shopfusion.training.data import load
+
+    events, catalog = validated(source)
+    text = embed_items(catalog, Path(".cache/text_embeddings.parquet"))
+    return load(events, catalog, text)
+
+
+def sasrec_throughput(data, seconds: float = 20.0) -> tuple[float, float]:
+    """Sequences/s of one training step loop, ours vs the plain reference, same config/batch."""
+    import torch
+
+    from benchmarks.reference_sasrec import PlainSASRec
+    from shopfusion.training.models.sasrec import SASRec, SASRecConfig
+    from shopfusion.training.neural import chunks, pad_left
+
+    hp = load_params().train.model_params["sasrec"]
+    cfg = SASRecConfig(n_items=data.interactions.n_items, dim=hp["dim"], max_len=hp["max_len"],
+                       blocks=hp["blocks"], heads=hp["heads"], dropout=hp["dropout"])
+    seqs = torch.as_tensor(pad_left(chunks(data.interactions.sequences(), cfg.max_len + 1), cfg.max_len + 1))
+    rates = []
+    for model in (SASRec(cfg), PlainSASRec(cfg.n_items, cfg.dim, cfg.max_len, cfg.blocks, cfg.heads,
+                                            cfg.dropout)):
+        torch.manual_seed(0)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        model.train()
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            batch = seqs[torch.randint(0, len(seqs), (hp["batch_size"],))]
+            loss = model.loss(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done += len(batch)
+        rates.append(done / (time.perf_counter() - t0))
+    return rates[0], rates[1]
+
+
+def train_all_seconds(data) -> float:
+    from shopfusion.training.evaluate import build_model, usable_models
+
+    cfg = load_params().train
+    t0 = time.perf_counter()
+    for name in usable_models(data, cfg):
+        build_model(name, cfg).fit(data.interactions, data)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    from shopfusion.training.evaluate import evaluate
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    cfg = load_params().train
+    figures = {}
+    for source, key in (("synthetic", "synthetic"), ("uci", "uci"), ("ml100k", "ml100k")):
+        data = dataset(source)
+        t0 = time.perf_counter()
+        report = evaluate(data, cfg)
+        report["seconds"] = time.perf_counter() - t0
+        (OUT / f"{source}.json").write_text(json.dumps(report, indent=2))
+        s = report["summary"]
+        print(f"{source}: best single {s['best_single']} {s['best_single_ndcg@10']:.4f}, best fusion "
+              f"{s['best_fusion']} {s['best_fusion_ndcg@10']:.4f}, gain {s['fusion_gain_rel']:+.1%}")
+        for group in ("models", "fusion"):
+            print("   ", group, {n: round(m["ndcg@10"], 4) for n, m in report[group].items()})
+        figures[f"fusion_gain_rel_{key}"] = s["fusion_gain_rel"]
+        if source == "synthetic":
+            figures["sasrec_over_popularity_synthetic"] = s["sasrec_over_popularity"]
+            figures["train_all_default_s"] = train_all_seconds(data)
+            ours, ref = sasrec_throughput(data)
+            print(f"SASRec training: {ours:,.0f} seq/s vs plain reference {ref:,.0f} seq/s")
+            figures.update(sasrec_seq_per_s=ours, sasrec_reference_seq_per_s=ref,
+                           sasrec_train_speed_ratio_vs_reference=ours / ref)
+    print(machine(), json.dumps({k: round(v, 4) for k, v in figures.items()}))
+    record(**figures)
+
+
+if __name__ == "__main__":
+    main()
