@@ -26,6 +26,9 @@ demo: install
 	dvc repro
 	@echo "Validation summary: reports/validation/summary.json"
 	@echo "Great Expectations Data Docs: reports/validation/gx/uncommitted/data_docs/local_site/index.html"
+	@echo "Features: reports/features/summary.json; models: models/<family>/manifest.json"
+	@echo "Model and fusion report: reports/train/metrics.json, reports/train/metrics_at_k.png"
+	@$(PY) -c "import json; s=json.load(open('reports/train/metrics.json'))['summary']; print(json.dumps(s, indent=2))"
 
 # pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
 test: install
@@ -38,6 +41,9 @@ bench-tests: install
 bench: install
 	$(PY) -m benchmarks.bench_generator
 	$(PY) -m benchmarks.bench_validate
+	$(PY) -m benchmarks.bench_feast
+	$(PY) -m benchmarks.bench_search
+	$(PY) -m benchmarks.bench_training
 
 lint: install
 	$(VENV)/bin/ruff check .

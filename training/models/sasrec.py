@@ -53,9 +53,11 @@ class SASRec(nn.Module):
     def loss(self, seq: Tensor) -> Tensor:
         """Next-item cross-entropy at every non-padding position of (B, L+1) sequences."""
         inputs, targets = seq[:, :-1], seq[:, 1:]
-        logits = self.logits(self(inputs))  # (B, L, n_items)
         mask = (targets > 0) & (inputs > 0)
-        return nn.functional.cross_entropy(logits[mask].float(), targets[mask] - 1)
+        # Catalog logits only where there is a target: padding is most of a batch of short
+        # histories, and the (positions x n_items) product dominates the step.
+        logits = self.logits(self(inputs)[mask])  # (n_targets, n_items)
+        return nn.functional.cross_entropy(logits.float(), targets[mask] - 1)
 
     def score(self, seq: Tensor) -> Tensor:  # (B, L) left-padded -> (B, n_items)
         return self.logits(self(seq)[:, -1])
