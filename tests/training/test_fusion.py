@@ -12,29 +12,28 @@ def ndcg(scores, targets):
     return next_item_metrics(target_ranks(scores, targets), ks=(10,))["ndcg@10"]
 
 
+def two_models(seed: int, knows_a: np.ndarray, knows_b: np.ndarray, signal: float):
+    """Two noisy score matrices (400 users x 300 items, wildly different scales) that lift the
+    target by `signal` for the users each one knows."""
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, 300, 400)
+    a, b = rng.normal(size=(2, 400, 300))
+    a[knows_a, targets[knows_a]] += signal
+    b[knows_b, targets[knows_b]] += signal
+    return {"a": a * 100, "b": b}, targets
+
+
 @pytest.fixture
 def two_noisy_experts():
-    """Each 'model' knows the target for a different half of the users."""
-    rng = np.random.default_rng(0)
-    n_users, n_items = 400, 300
-    targets = rng.integers(0, n_items, n_users)
-    a, b = rng.normal(size=(2, n_users, n_items))
-    half = np.arange(n_users) < n_users // 2
-    a[half, targets[half]] += 4
-    b[~half, targets[~half]] += 4
-    return {"a": a * 100, "b": b}, targets  # wildly different scales
+    """Each model knows the target for a different half of the users."""
+    half = np.arange(400) < 200
+    return two_models(0, np.flatnonzero(half), np.flatnonzero(~half), 4.0)
 
 
 @pytest.fixture
 def two_weak_views():
-    """Two models that each see the target faintly, through independent noise."""
-    rng = np.random.default_rng(1)
-    n_users, n_items = 400, 300
-    targets = rng.integers(0, n_items, n_users)
-    a, b = rng.normal(size=(2, n_users, n_items))
-    a[np.arange(n_users), targets] += 2.5
-    b[np.arange(n_users), targets] += 2.5
-    return {"a": a * 100, "b": b}, targets
+    """Both models see every target faintly, through independent noise."""
+    return two_models(1, np.arange(400), np.arange(400), 2.5)
 
 
 def test_weighted_fusion_is_scale_free_and_beats_each_model(two_noisy_experts, two_weak_views):
