@@ -53,12 +53,13 @@ def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -
     model.fit(data.interactions, data)
     out = paths.models / name
     model.save(out / "model.pt")
+    losses = getattr(model, "losses", None)  # torch models keep their per-epoch losses
     manifest = {
         "model": name, "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "data_version": data_version(paths), "params": cfg.model_params.get(name, {}),
         "users": data.interactions.n_users, "items": data.interactions.n_items,
         "events": len(data.interactions.user), "fit_seconds": round(time.perf_counter() - t0, 2),
-        "final_loss": getattr(model, "losses", [None])[-1] if getattr(model, "losses", None) else None,
+        "final_loss": losses[-1] if losses else None,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
