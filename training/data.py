@@ -27,10 +27,12 @@ class Interactions:
     n_users: int
     n_items: int
 
-    def before(self, cut: float) -> Interactions:
-        keep = self.ts < cut
+    def where(self, keep: np.ndarray) -> Interactions:
         return Interactions(self.user[keep], self.item[keep], self.ts[keep], self.weight[keep],
                             self.session[keep], self.n_users, self.n_items)
+
+    def before(self, cut: float) -> Interactions:
+        return self.where(self.ts < cut)
 
     def sequences(self, max_len: int | None = None) -> list[np.ndarray]:
         """Each user's items in time order, consecutive repeats collapsed (a view then a click
@@ -123,25 +125,12 @@ def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: i
 def leave_last_out(data: Dataset, max_len: int, min_len: int = 3) -> Split:
     """Per-user leave-last-out (the common paper protocol): each user's last step is the
     target, everything before it the history. Not temporal across users: reported beside."""
-    seqs = data.interactions.sequences()
+    inter = data.interactions
+    seqs, times = inter.steps()
     users = np.array([u for u, s in enumerate(seqs) if len(s) >= min_len], dtype=np.int64)
     history = [seqs[u][:-1][-max_len:] for u in users]
     targets = np.array([seqs[u][-1] for u in users], dtype=np.int64)
-    last_ts = _last_step_ts(data.interactions)
-    keep = np.ones(len(data.interactions.user), bool)
-    keep[last_ts[data.interactions.user] <= data.interactions.ts] = False
-    inter = data.interactions
-    train = Interactions(inter.user[keep], inter.item[keep], inter.ts[keep], inter.weight[keep],
-                         inter.session[keep], inter.n_users, inter.n_items)
+    # every user's final step (from the time it began) is held out of training
+    last_start = np.array([t[-1] if len(t) else np.inf for t in times])
+    train = inter.where(inter.ts < last_start[inter.user])
     return Split("leave_last_out", float("nan"), train, users, targets, history)
-
-
-def _last_step_ts(inter: Interactions) -> np.ndarray:
-    """Per user, the time their final step (last distinct item run) began."""
-    order = np.lexsort((inter.ts, inter.user))
-    u, it, ts = inter.user[order], inter.item[order], inter.ts[order]
-    start = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
-    out = np.full(inter.n_users, np.inf)
-    last = pd.Series(ts[start]).groupby(u[start]).max()
-    out[last.index.to_numpy()] = last.to_numpy()
-    return out
