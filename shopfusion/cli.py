@@ -162,6 +162,25 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
         _print(run_evaluate(load_params(params_file).train)["summary"])
 
 
+@app.command()
+def package(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Export the trained models + fusion as one bundle (models/export) and save it in the
+    BentoML model store (BENTOML_HOME). The first packaged model becomes champion."""
+    from shopfusion.serving.package import run
+
+    with _clear_errors():
+        _print(run(load_params(params_file)))
+
+
+@app.command()
+def rollback(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Make the previous champion the serving model again (then POST /admin/reload)."""
+    from shopfusion.serving.registry import Registry
+
+    with _clear_errors():
+        _print(Registry(load_params(params_file).serve.registry).rollback())
+
+
 @app.command("params")
 def show_params(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Print the effective, typed configuration (params.yaml merged over defaults)."""

@@ -139,12 +139,30 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The BentoML services: which packaged model, fusion, time budgets, logs."""
+
+    model_name: str = "shopfusion"  # name in the BentoML model store
+    fusion: str = "stacker"  # stacker | weighted (the stacker falls back to weighted when degraded)
+    model_budget_ms: float = 100.0  # a model slower than this is dropped from that request
+    cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
+    max_k: int = 100
+    search_bm25_weight: float = 0.5
+    search_personal_weight: float = 0.3  # how much the user's fused score moves search results
+    similar_text_weight: float = 0.5  # similar = (1-w) co-occurrence + w text similarity
+    feedback_dir: str = "data/feedback"  # durable event log: next ingest and the monitor read it
+    request_log: str = "data/serving/requests.jsonl"
+    registry: str = "data/serving/registry.json"  # champion tag + history (rollback)
+
+
+@dataclass(frozen=True)
 class Params:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:

@@ -66,7 +66,8 @@ class Column:
             return s.astype(self.pandas_dtype)
         num = pd.to_numeric(s, errors="coerce")
         if self.type == "int":
-            num = num.where(num == num.round())  # 2.5 units is not a quantity
+            num = num.astype(float)  # integers beyond int64 arrive as Python ints: make them floats
+            num = num.where((num == num.round()) & (num.abs() < 2.0 ** 63))  # 2.5 units is not a quantity
         return num.astype(self.pandas_dtype)
 
 
@@ -109,7 +110,7 @@ class Contract:
         for c in self.columns:
             try:
                 out[c.name] = c.cast(df[c.name])
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 bad.append(f"{c.name} ({c.type}): {exc}")
         if bad:
             raise ContractError(f"{self.name}: cannot cast " + "; ".join(bad))

@@ -31,7 +31,9 @@ class HybridSearch:
         import bm25s
 
         tokens = bm25s.tokenize(queries, stopwords="en", return_ids=False, show_progress=False)
-        return np.stack([self.bm25.get_scores(t) for t in tokens]).astype(np.float32)
+        n_docs = self.item_emb.shape[0]  # a query of only stopwords has no tokens: no BM25 signal
+        return np.stack([self.bm25.get_scores(t) if len(t) else np.zeros(n_docs) for t in tokens]
+                        ).astype(np.float32)
 
     def embedding_scores(self, queries: list[str]) -> np.ndarray:
         return (self.encode(queries) @ self.item_emb.T).astype(np.float32)

@@ -41,7 +41,7 @@ def cast(raw: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, dict[str,
         s = raw[col.name]
         try:
             typed[col.name] = col.cast(s)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             typed[col.name] = col.cast(s, strict=False)
             bad = (s.notna() & typed[col.name].isna()).to_numpy()
             if bad.any():

@@ -73,13 +73,18 @@ def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> Checked:
     return Checked(route(raw, typed, masks), typed, rules, masks)
 
 
+def check_events(raw: pd.DataFrame, item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp) -> Checked:
+    """Events against a catalog: also used alone for events arriving by request (feedback)."""
+    return _check(raw, EVENTS, lambda t: event_rules(EVENTS, item_ids, ts_window(t["ts"], now, cfg),
+                                                     cfg.max_price))
+
+
 def check_tables(raw: dict[str, pd.DataFrame], cfg: ValidateConfig, now: pd.Timestamp
                  ) -> dict[str, Checked]:
     """Row-level routing of all landed tables (events are checked against the valid catalog)."""
     catalog = _check(raw["catalog"], CATALOG, lambda _: contract_rules(CATALOG))
     item_ids = pd.Index(catalog.routed.validated["item_id"])
-    events = _check(raw["events"], EVENTS, lambda t: event_rules(
-        EVENTS, item_ids, ts_window(t["ts"], now, cfg), cfg.max_price))
+    events = check_events(raw["events"], item_ids, cfg, now)
     judgments = _check(raw["judgments"], JUDGMENTS, lambda _: contract_rules(JUDGMENTS))
     return {"events": events, "catalog": catalog, "judgments": judgments}
 

@@ -47,3 +47,8 @@ def test_personalisation_reorders_results(search, small_shop):
     base = search.scores(["kettle"])
     boosted = search.scores(["kettle"], personal=personal, personal_weight=1.0)
     assert base[0].argmax() != 7 and boosted[0].argmax() == 7
+
+
+def test_a_query_of_only_stopwords_still_ranks(search):
+    scores = search.scores(["the and of"])  # no BM25 token left: embeddings alone rank
+    assert scores.shape[0] == 1 and np.isfinite(scores).all()

@@ -43,3 +43,15 @@ def test_validated_rows_are_contract_typed(small_shop):
     routed = _route(small_shop, events)
     assert str(routed.validated["price"].dtype) == "float64"
     assert routed.quarantine["price"].dtype == "string"  # quarantine keeps what was landed
+
+
+def test_out_of_range_values_are_quarantined_not_raised(small_shop):
+    """Found by fuzzing the feedback endpoint: a quantity beyond int64 and a year-1412
+    timestamp used to raise instead of routing the row."""
+    from shopfusion.contracts import EVENTS
+    from shopfusion.validation.route import cast
+
+    row = small_shop.events.iloc[[0]].astype(object).assign(quantity=2**70, ts="1412-10-01T00:00:00Z")
+    typed, wrong = cast(row, EVENTS)
+    assert set(wrong) == {"expect_column_values_to_be_of_type:quantity", "expect_column_values_to_be_of_type:ts"}
+    assert typed["quantity"].isna().all()

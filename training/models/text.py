@@ -25,6 +25,7 @@ class TextRecommender(Recommender):
         self.emb = data.item_text
 
     def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
-        profile = np.asarray(history_matrix(history, len(self.emb), self.history_decay) @ self.emb)
+        profile = np.asarray(history_matrix(history, len(self.emb), self.history_decay) @ self.emb,
+                             dtype=np.float32)  # float64 here would copy the catalog per call
         profile /= np.linalg.norm(profile, axis=1, keepdims=True) + 1e-9
-        return (profile @ self.emb.T).astype(np.float32)
+        return profile @ self.emb.T

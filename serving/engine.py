@@ -1,0 +1,222 @@
+"""Answers from one packaged bundle: fused recommendations, similar items, hybrid search.
+
+Pure Python + numpy/torch, no web framework, so the service and the tests share it. Every model
+scores the whole catalog (vectorized); fusion is the same code the offline evaluation ran.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopfusion.config import ServeConfig
+from shopfusion.training.fusion import weighted, zscore
+
+FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
+
+
+class UnknownItem(KeyError):
+    """An item id the packaged catalog does not contain."""
+
+
+@dataclass
+class Ranking:
+    items: list[str]
+    scores: list[float]
+    contributions: list[dict[str, int]]  # per item: each contributing model's rank of it (1-based)
+    models: list[str]  # models that contributed to this answer
+    dropped: dict[str, str] = field(default_factory=dict)  # model -> why it was left out
+    cold_start: bool = False
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.dropped)
+
+
+class Engine:
+    def __init__(self, bundle: Path, cfg: ServeConfig):
+        from shopfusion.training.evaluate import model_classes
+
+        self.cfg = cfg
+        self.manifest = json.loads((bundle / "manifest.json").read_text())
+        self.items = pd.read_parquet(bundle / "items.parquet")
+        self.item_index = pd.Index(self.items["item_id"].astype(str))
+        self.user_index = pd.Index(pd.read_parquet(bundle / "users.parquet")["user_id"])
+        classes = model_classes()
+        self.models = {name: classes[name]().load(bundle / "models" / name / "model.pt")
+                       for name in self.manifest["weights"]}
+        self.weights = self.manifest["weights"]
+        self.stacker = None
+        if self.cfg.fusion == "stacker":
+            from shopfusion.training.stacker import Stacker
+
+            meta = json.loads((bundle / "fusion" / "fusion.json").read_text())
+            self.stacker = Stacker.load(bundle / "fusion" / "stacker.txt", meta["stacker_depth"])
+        counts = self.items["train_count"].to_numpy()
+        self.cold_items = counts == 0
+        self.item_feats = np.stack([np.log1p(counts), self.items["age_days"].to_numpy(),
+                                    self.cold_items.astype(float)], 1).astype(np.float32)
+        self.category = self.items["category_path"].astype(str).to_numpy()
+        self.price = self.items["price"].astype(float).to_numpy()
+        text = bundle / "item_text.npy"
+        self.item_text = np.load(text) if text.exists() else None
+        bought = pd.read_parquet(bundle / "purchases.parquet")
+        self.purchased = {u: set(self.item_index.get_indexer(g)) for u, g in
+                          bought.groupby("user_id")["item_id"]}
+        self._search = None
+        self._warm_up()
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def _warm_up(self) -> None:
+        """First calls build caches (two-tower item matrix, torch kernels): pay them at load."""
+        self.recommend("warm-up-user", [self.item_index[0]], k=1)
+
+    # --- indices ---------------------------------------------------------------------------
+    def known_items(self, item_ids: list[str]) -> np.ndarray:
+        idx = self.item_index.get_indexer(list(item_ids))
+        return idx[idx >= 0]
+
+    def item_position(self, item_id: str) -> int:
+        pos = self.item_index.get_indexer([item_id])[0]
+        if pos < 0:
+            raise UnknownItem(item_id)
+        return int(pos)
+
+    # --- recommend -------------------------------------------------------------------------
+    def model_scores(self, user_id: str, history: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """Each model's (1, n_items) scores; a model that fails or overruns its budget is
+        dropped for this request with the reason."""
+        users = np.array([self.user_index.get_indexer([user_id])[0]])
+        scores, dropped = {}, {}
+        for name, model in self.models.items():
+            t0 = time.perf_counter()
+            try:
+                s = model.score(users, [history])
+            except Exception as exc:  # any model failure degrades the answer, never fails it
+                dropped[name] = f"error: {type(exc).__name__}: {exc}"
+                continue
+            ms = (time.perf_counter() - t0) * 1000
+            if ms > self.cfg.model_budget_ms and name != FALLBACK:
+                dropped[name] = f"over budget: {ms:.0f} ms > {self.cfg.model_budget_ms:.0f} ms"
+            elif not np.isfinite(s).all():
+                dropped[name] = "non-finite scores"
+            else:
+                scores[name] = s
+        return scores, dropped
+
+    def fused_scores(self, user_id: str, history: np.ndarray) -> tuple[np.ndarray, dict, dict]:
+        """(n_items,) fused scores, the per-model scores used, and the dropped models."""
+        if len(history) == 0:  # cold start: nothing personal to go on
+            pop = self.models[FALLBACK].score(np.array([-1]), [history])
+            return pop[0], {FALLBACK: pop}, {}
+        scores, dropped = self.model_scores(user_id, history)
+        if not scores:
+            return np.zeros(len(self.item_index), np.float32), {}, dropped
+        if self.stacker is not None and not dropped:
+            hist_len = np.array([len(history)], np.float32)
+            return self.stacker.score(scores, self.item_feats, hist_len)[0], scores, dropped
+        weights = {n: w for n, w in self.weights.items() if n in scores}
+        if not any(weights.values()):  # every weighted model dropped: fall back to what is left
+            weights = {n: 1.0 for n in scores}
+        return weighted(scores, weights)[0], scores, dropped
+
+    def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
+                  exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
+        """Top-k for a user whose recent items (oldest first) are `history_ids`."""
+        history = self.known_items(history_ids)
+        fused, scores, dropped = self.fused_scores(user_id, history)
+        fused = fused.astype(np.float64).copy()
+        banned = set(self.known_items(exclude))
+        if exclude_purchased:
+            banned |= self.purchased.get(user_id, set())
+        if banned:
+            fused[list(banned)] = -np.inf
+        top = self._top_with_cold_slots(fused, scores, k)
+        ranks = {n: _ranks_of(s[0], top) for n, s in scores.items()}
+        return Ranking(
+            items=list(self.item_index[top]), scores=[float(fused[i]) for i in top],
+            contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
+            models=list(scores), dropped=dropped, cold_start=len(history) == 0)
+
+    def _top_with_cold_slots(self, fused: np.ndarray, scores: dict, k: int) -> np.ndarray:
+        """Top-k of the fusion, with up to `cold_item_slots` of the last places given to the
+        best never-interacted items by the text model (fusion alone never surfaces them)."""
+        top = _top_k(fused, k)
+        slots = min(self.cfg.cold_item_slots, k)
+        text = scores.get("text")
+        if not slots or text is None or not self.cold_items.any():
+            return top
+        cold = np.where(self.cold_items & np.isfinite(fused), text[0], -np.inf)
+        picks = [i for i in _top_k(cold, slots) if np.isfinite(cold[i]) and i not in set(top)]
+        if not picks:
+            return top
+        return np.concatenate([top[: k - len(picks)], picks])
+
+    # --- similar ---------------------------------------------------------------------------
+    def similar(self, item_id: str, k: int = 10) -> tuple[list[str], list[float]]:
+        """Items bought/viewed around this one (item-kNN), blended with text similarity; an item
+        with no interactions yet is still reachable through its text."""
+        pos = self.item_position(item_id)
+        parts = []
+        if "itemknn" in self.models:
+            parts.append((1 - self.cfg.similar_text_weight,
+                          self.models["itemknn"].score(np.array([-1]), [np.array([pos])])))
+        if self.item_text is not None:
+            parts.append((self.cfg.similar_text_weight, (self.item_text[pos] @ self.item_text.T)[None]))
+        if not parts:
+            raise UnknownItem(f"{item_id}: no similarity model in this bundle")
+        fused = sum(w * zscore(s) for w, s in parts)[0].astype(np.float64)
+        fused[pos] = -np.inf
+        top = _top_k(fused, k)
+        return list(self.item_index[top]), [float(fused[i]) for i in top]
+
+    # --- search ----------------------------------------------------------------------------
+    @property
+    def search_index(self):
+        if self._search is None:
+            from shopfusion.features.text import encode
+            from shopfusion.training.search import HybridSearch
+
+            emb = self.item_text if self.item_text is not None else np.zeros((len(self.items), 1), np.float32)
+            encoder = encode if self.item_text is not None else (lambda q: np.zeros((len(q), 1), np.float32))
+            self._search = HybridSearch(self.items["title"].astype(str), self.items["description"].astype(str),
+                                        emb, encoder, self.cfg.search_bm25_weight)
+        return self._search
+
+    def search(self, query: str, k: int = 10, personal: np.ndarray | None = None,
+               category: str | None = None, min_price: float | None = None,
+               max_price: float | None = None) -> tuple[list[str], list[float]]:
+        scores = self.search_index.scores([query], personal[None] if personal is not None else None,
+                                          self.cfg.search_personal_weight)[0].astype(np.float64)
+        keep = np.ones(len(scores), bool)
+        if category:
+            keep &= np.char.startswith(self.category.astype(str), category)
+        if min_price is not None:
+            keep &= self.price >= min_price
+        if max_price is not None:
+            keep &= self.price <= max_price
+        scores[~keep] = -np.inf
+        top = [i for i in _top_k(scores, k) if np.isfinite(scores[i])]
+        return list(self.item_index[top]), [float(scores[i]) for i in top]
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return top[np.isfinite(scores[top])]
+
+
+def _ranks_of(scores: np.ndarray, items: np.ndarray, depth: int = 100) -> list[int]:
+    """1-based rank of each item in this model's own ranking, 0 when below `depth`."""
+    order = _top_k(scores, depth)
+    rank = dict(zip(order.tolist(), range(1, len(order) + 1)))
+    return [rank.get(int(i), 0) for i in items]

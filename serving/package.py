@@ -1,0 +1,125 @@
+"""The `package` stage: trained models + fusion + the catalog they index -> one exported bundle
+(DVC-tracked, `models/export`) saved as a version in the BentoML model store.
+
+The bundle is everything a service needs to answer without the training data: each model's
+weights, the fusion weights and stacker, the item and user id order the models index, item
+features the stacker reads, text embeddings for search, and which items each user bought.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopfusion.config import Params
+from shopfusion.training.stage import TrainPaths, data_version, load_dataset
+
+ITEM_COLUMNS = ["item_id", "title", "description", "category_path", "brand", "price", "created_at"]
+
+
+@dataclass(frozen=True)
+class PackagePaths:
+    train: TrainPaths = TrainPaths()
+    export: Path = Path("models/export")
+
+
+def item_table(data, cut: float) -> pd.DataFrame:
+    """Catalog rows in model index order, plus what the stacker reads per item at `cut`."""
+    from shopfusion.training.evaluate import DAY
+
+    items = data.items.reindex(columns=ITEM_COLUMNS).copy()
+    counts = np.bincount(data.interactions.item, minlength=data.interactions.n_items)
+    items["train_count"] = counts
+    items["age_days"] = np.clip((cut - data.item_created) / DAY, 0, 3650)
+    return items
+
+
+def export(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
+    """Write the bundle folder; returns its manifest (with a content version)."""
+    data = load_dataset(paths.train)
+    fusion_dir = paths.train.models / "fusion"
+    if not (fusion_dir / "fusion.json").exists():
+        raise FileNotFoundError(f"package: no fusion in {fusion_dir}; run `shopfusion fuse` first")
+    fusion = json.loads((fusion_dir / "fusion.json").read_text())
+    out = paths.export
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "models").mkdir(parents=True)
+    models = {}
+    for name in fusion["weights"]:
+        src = paths.train.models / name
+        if not (src / "model.pt").exists():
+            raise FileNotFoundError(f"package: no trained {name} in {src}; run `shopfusion train`")
+        shutil.copytree(src, out / "models" / name)
+        models[name] = json.loads((src / "manifest.json").read_text())
+    shutil.copytree(fusion_dir, out / "fusion")
+    cut = float(data.interactions.ts.max()) if len(data.interactions.ts) else 0.0
+    item_table(data, cut).to_parquet(out / "items.parquet", index=False)
+    pd.DataFrame({"user_id": data.user_ids.astype(str)}).to_parquet(out / "users.parquet", index=False)
+    if data.item_text is not None:
+        np.save(out / "item_text.npy", data.item_text)
+    ev = pd.read_parquet(paths.train.validated / "events.parquet", columns=["user_id", "item_id", "event_type"])
+    ev[ev["event_type"] == "purchase"][["user_id", "item_id"]].drop_duplicates().to_parquet(
+        out / "purchases.parquet", index=False)
+    manifest = {
+        "data_version": data_version(paths.train),
+        "packaged_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "data_end": pd.Timestamp(cut, unit="s", tz="UTC").isoformat(),
+        "fusion": params.serve.fusion,
+        "weights": fusion["weights"],
+        "models": {n: {k: m.get(k) for k in ("trained_at", "data_version", "params")}
+                   for n, m in models.items()},
+        "items": int(data.interactions.n_items), "users": int(data.interactions.n_users),
+    }
+    manifest["version"] = bundle_version(out)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def bundle_version(folder: Path) -> str:
+    """Content hash of the bundle (excluding its manifest): the same inputs, the same version."""
+    digest = hashlib.sha256()
+    # manifests carry times (packaged, trained), not content
+    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        digest.update(str(f.relative_to(folder)).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def save_to_store(folder: Path, name: str) -> str:
+    """Save the bundle as `name:<version>` in the BentoML model store (BENTOML_HOME); a bundle
+    already stored under that version is not stored twice. Returns the tag."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tag = f"{name}:{manifest['version']}"
+    try:
+        bentoml.models.get(tag)
+        return tag
+    except NotFound:
+        pass
+    with bentoml.models.create(tag, labels={"data_version": manifest["data_version"]},
+                               metadata=manifest) as model:
+        shutil.copytree(folder, model.path, dirs_exist_ok=True)
+    return tag
+
+
+def run(params: Params, paths: PackagePaths = PackagePaths(), root: Path = Path(".")) -> dict:
+    """Export, store, and make it champion when there is none yet (later promotions go
+    through the champion/challenger gate)."""
+    from shopfusion.serving.registry import Registry
+
+    manifest = export(params, paths)
+    tag = save_to_store(paths.export, params.serve.model_name)
+    registry = Registry(root / params.serve.registry)
+    if registry.champion is None:
+        registry.promote(tag, "first packaged model")
+    return {"tag": tag, "champion": registry.champion, "version": manifest["version"],
+            "data_version": manifest["data_version"], "models": list(manifest["models"])}

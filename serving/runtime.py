@@ -1,0 +1,157 @@
+"""What a running service holds beyond the engine: the champion from the model store, online
+features, the durable feedback log, the request log. Framework-free, so tests can drive it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopfusion.config import Params
+from shopfusion.privacy import pseudonymize
+from shopfusion.serving.engine import Engine, Ranking
+from shopfusion.serving.logs import feedback_log, feedback_quarantine, request_log
+from shopfusion.serving.registry import Registry
+
+log = logging.getLogger("shopfusion.serving")
+
+
+def champion_bundle(params: Params, root: Path) -> tuple[str, Path]:
+    """The champion's tag and folder in the BentoML model store (newest version if none was
+    promoted yet)."""
+    import bentoml
+
+    tag = Registry(root / params.serve.registry).champion or f"{params.serve.model_name}:latest"
+    model = bentoml.models.get(tag)
+    return str(model.tag), Path(model.path)
+
+
+class Runtime:
+    def __init__(self, params: Params, root: Path):
+        self.params, self.root = params, Path(root)
+        self.tag, self.engine = self._load()
+        self.feedback = feedback_log(self.root / params.serve.feedback_dir)
+        self.quarantine = feedback_quarantine(self.root / params.serve.feedback_dir)
+        self.requests = request_log(self.root / params.serve.request_log)
+        self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
+        self._store = None
+        self._reader = None
+        self._store_lock = threading.Lock()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Open the feature store and build the search index now, not on the first request."""
+        self.recent_items("warm-up-user")
+        self.engine.search("warm up", 1)
+
+    # --- model ----------------------------------------------------------------------------
+    def _load(self) -> tuple[str, Engine]:
+        tag, path = champion_bundle(self.params, self.root)
+        return tag, Engine(path, self.params.serve)
+
+    def reload(self) -> dict:
+        """Load the current champion beside the serving one, then swap: requests in flight
+        finish on the old engine, none waits or fails."""
+        old = self.tag
+        tag, engine = self._load()
+        engine.search("warm up", 1)
+        self.tag, self.engine = tag, engine
+        return {"previous": old, "serving": tag, "version": engine.version}
+
+    def metadata(self) -> dict:
+        m = self.engine.manifest
+        return {"model_tag": self.tag, "version": m["version"], "data_version": m["data_version"],
+                "data_end": m["data_end"], "packaged_at": m["packaged_at"], "fusion": m["fusion"],
+                "models": m["models"], "items": m["items"], "users": m["users"]}
+
+    # --- online features --------------------------------------------------------------------
+    def reader(self):
+        """The Feast reader, opened on first use; None (and retried later) while unavailable."""
+        if self._reader is None:
+            with self._store_lock:
+                if self._reader is None:
+                    from shopfusion.features.store import FeatureReader, open_store
+
+                    self._store = open_store(self.root, self.params.features)
+                    self._reader = FeatureReader(self._store)
+        return self._reader
+
+    def recent_items(self, user_id: str) -> tuple[list[str], str | None]:
+        """The user's recent items, oldest first, from the online store; on failure, none and
+        the reason (the answer is then degraded, not failed)."""
+        try:
+            row = self.reader().read("recommend_request_v1", [{"user_id": user_id}])
+        except Exception as exc:  # store down, corrupt or not materialized: degrade
+            self._reader = None
+            return [], f"online store unavailable: {type(exc).__name__}: {exc}"
+        recent = row.get("user_recent__recent_items", [None])[0] or []
+        return list(reversed(recent)), None  # stored newest first
+
+    # --- endpoints' logic ---------------------------------------------------------------------
+    def recommend(self, user_id: str | None, k: int, context_items: list[str],
+                  exclude_purchased: bool) -> tuple[Ranking, Engine]:
+        engine = self.engine  # one engine for the whole request, even if a reload swaps it
+        history, problem = (self.recent_items(user_id) if user_id else ([], None))
+        ranking = engine.recommend(user_id or "", history + list(context_items), k, exclude_purchased,
+                                   exclude=list(context_items))
+        if problem:
+            ranking.dropped["online_store"] = problem
+        return ranking, engine
+
+    def personal_scores(self, user_id: str) -> tuple[np.ndarray | None, str | None]:
+        history, problem = self.recent_items(user_id)
+        if not history:
+            return None, problem
+        fused, _, _ = self.engine.fused_scores(user_id, self.engine.known_items(history))
+        return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
+
+    def accept_feedback(self, events: list[dict]) -> dict:
+        """Validate like ingested data, log durably, then push to the online store."""
+        from shopfusion.contracts import EVENTS
+        from shopfusion.features.realtime import push_event
+        from shopfusion.validation.stage import check_events
+
+        now = pd.Timestamp.now(tz="UTC")
+        raw = pd.DataFrame(events).reindex(columns=EVENTS.names)
+        routed = check_events(raw, self.engine.item_index, self.params.validate, now).routed
+        valid = routed.validated
+        repeat = valid["event_id"].isin(self.accepted_ids).to_numpy()
+        new = valid[~repeat]
+        records = new.assign(ts=new["ts"].map(lambda t: t.isoformat()), received_at=now.isoformat())
+        self.feedback.append(records.astype(object).where(records.notna(), None).to_dict("records"))
+        rejected = routed.quarantine.assign(received_at=now.isoformat())
+        self.quarantine.append(rejected.astype(object).where(rejected.notna(), None).to_dict("records"))
+        self.accepted_ids.update(new["event_id"])
+        pushed, problem = 0, None
+        for row in new.to_dict("records"):
+            if row["event_type"] == "purchase":
+                self.engine.purchased.setdefault(row["user_id"], set()).update(
+                    self.engine.known_items([row["item_id"]]))
+            try:
+                push_event(self.reader().store, row, self.params.features.recent_items, self.item_attrs)
+                pushed += 1
+            except Exception as exc:  # logged durably already: the next materialization has it
+                self._reader, problem = None, f"online store unavailable: {type(exc).__name__}: {exc}"
+        return {"accepted": len(new), "duplicates": int(repeat.sum()), "pushed": pushed,
+                "rejected": [{"event_id": r.get("event_id"), "reasons": list(r["reasons"])}
+                             for r in routed.quarantine.to_dict("records")],
+                "degraded": problem is not None, "problem": problem}
+
+    @property
+    def item_attrs(self) -> dict[str, tuple[str, str]]:
+        engine = self.engine
+        if getattr(engine, "_attrs", None) is None:
+            items = engine.items
+            engine._attrs = dict(zip(items["item_id"].astype(str),
+                                     zip(items["category_path"].astype(str), items["brand"].astype(str))))
+        return engine._attrs
+
+    def log_request(self, endpoint: str, user_id: str | None, started: float, **fields) -> None:
+        self.requests.append([{"ts": pd.Timestamp.now(tz="UTC").isoformat(), "endpoint": endpoint,
+                               "user": pseudonymize(user_id), "model_version": self.engine.version,
+                               "latency_ms": round((time.perf_counter() - started) * 1000, 3), **fields}])

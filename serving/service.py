@@ -1,0 +1,147 @@
+"""BentoML service: recommend, search, similar, feedback, metadata, reload.
+
+    bentoml serve shopfusion.serving.service:ShopFusion     (Swagger UI at http://localhost:3000)
+
+The champion bundle comes from the BentoML model store (see serving/package.py and the
+registry); user features from the Feast online store under SHOPFUSION_ROOT (default: the
+working directory). Bad input is a 4xx naming the field; a failing model or feature store
+degrades the answer (flagged), never fails it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from bentoml.exceptions import InvalidArgument, NotFound, UnprocessableEntity
+from pydantic import BaseModel, Field, create_model
+
+from shopfusion.contracts import EVENTS
+from shopfusion.serving.auth import APIKeyMiddleware
+
+K = Annotated[int, Field(ge=1, le=100, description="How many items to return.")]
+ItemId = Annotated[str, Field(min_length=1, max_length=200)]
+
+FeedbackEvent = create_model("FeedbackEvent", **EVENTS.request_fields())
+
+
+class ScoredItem(BaseModel):
+    item_id: str
+    score: float
+    models: dict[str, int] = Field(default_factory=dict,
+                                   description="Each contributing model's rank of this item (1-based).")
+
+
+class Recommendation(BaseModel):
+    items: list[ScoredItem]
+    models: list[str] = Field(description="Models whose scores were fused for this answer.")
+    degraded: bool = Field(description="True when a model or the feature store was left out.")
+    dropped: dict[str, str] = Field(default_factory=dict, description="What was left out, and why.")
+    cold_start: bool
+    model_version: str
+
+
+class SearchResult(BaseModel):
+    items: list[ScoredItem]
+    personalized: bool
+    degraded: bool
+    model_version: str
+
+
+class FeedbackResult(BaseModel):
+    accepted: int
+    duplicates: int = Field(description="Events already accepted earlier (resent): not logged twice.")
+    pushed: int = Field(description="Accepted events already visible to the next recommend.")
+    rejected: list[dict] = Field(description="Events quarantined, each with the failed rules.")
+    degraded: bool
+    problem: str | None = None
+
+
+@bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000})
+class ShopFusion:
+    def __init__(self) -> None:
+        import torch
+
+        from shopfusion.config import load_params
+        from shopfusion.serving.runtime import Runtime
+
+        torch.set_num_threads(1)  # one request = one core; concurrency comes from requests
+        root = Path(os.environ.get("SHOPFUSION_ROOT", "."))
+        params = load_params(os.environ.get("SHOPFUSION_PARAMS", root / "params.yaml"))
+        self.runtime = Runtime(params, root)
+
+    @bentoml.api(route="/recommend")
+    def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,
+                  context_items: Annotated[list[ItemId], Field(max_length=50)] = [],  # noqa: B006
+                  exclude_purchased: bool = True) -> Recommendation:
+        """Fused top-k for a user (unknown or absent: popularity and context items)."""
+        t0 = time.perf_counter()
+        ranking, engine = self.runtime.recommend(user_id, k, context_items, exclude_purchased)
+        out = Recommendation(
+            items=[ScoredItem(item_id=i, score=s, models=c)
+                   for i, s, c in zip(ranking.items, ranking.scores, ranking.contributions)],
+            models=ranking.models, degraded=ranking.degraded, dropped=ranking.dropped,
+            cold_start=ranking.cold_start, model_version=engine.version)
+        self.runtime.log_request("recommend", user_id, t0, items=ranking.items, k=k,
+                                 degraded=ranking.degraded, models=ranking.models)
+        return out
+
+    @bentoml.api(route="/search")
+    def search(self, query: Annotated[str, Field(min_length=1, max_length=500)], k: K = 10,
+               user_id: Annotated[str | None, Field(max_length=200)] = None,
+               category: Annotated[str | None, Field(max_length=200, description="Category path prefix.")] = None,
+               min_price: Annotated[float | None, Field(ge=0)] = None,
+               max_price: Annotated[float | None, Field(ge=0)] = None) -> SearchResult:
+        """Hybrid BM25 + embedding search, personalized when a user is given."""
+        if min_price is not None and max_price is not None and min_price > max_price:
+            raise InvalidArgument(f"min_price ({min_price}) is above max_price ({max_price})")
+        t0 = time.perf_counter()
+        personal, problem = self.runtime.personal_scores(user_id) if user_id else (None, None)
+        engine = self.runtime.engine
+        items, scores = engine.search(query, k, personal, category, min_price, max_price)
+        self.runtime.log_request("search", user_id, t0, items=items, k=k, degraded=problem is not None)
+        return SearchResult(items=[ScoredItem(item_id=i, score=s) for i, s in zip(items, scores)],
+                            personalized=personal is not None, degraded=problem is not None,
+                            model_version=engine.version)
+
+    @bentoml.api(route="/similar")
+    def similar(self, item_id: ItemId, k: K = 10) -> list[ScoredItem]:
+        """Items co-viewed with this one, blended with text similarity."""
+        from shopfusion.serving.engine import UnknownItem
+
+        t0 = time.perf_counter()
+        try:
+            items, scores = self.runtime.engine.similar(item_id, k)
+        except UnknownItem as exc:
+            raise NotFound(f"item_id {item_id!r} is not in the catalog") from exc
+        self.runtime.log_request("similar", None, t0, items=items, k=k)
+        return [ScoredItem(item_id=i, score=s) for i, s in zip(items, scores)]
+
+    @bentoml.api(route="/feedback")
+    def feedback(self, events: Annotated[list[FeedbackEvent], Field(min_length=1, max_length=1000)]
+                 ) -> FeedbackResult:
+        """Shop events (the ingest contract): validated, durably logged, pushed online."""
+        t0 = time.perf_counter()
+        result = self.runtime.accept_feedback([e.model_dump() for e in events])
+        self.runtime.log_request("feedback", events[0].user_id, t0, accepted=result["accepted"],
+                                 rejected=len(result["rejected"]))
+        if not result["accepted"] and not result["duplicates"]:
+            raise UnprocessableEntity("no event accepted: " + "; ".join(
+                f"{r['event_id']}: {', '.join(r['reasons'])}" for r in result["rejected"]))
+        return FeedbackResult(**result)
+
+    @bentoml.api(route="/metadata")
+    def metadata(self) -> dict:
+        """Model versions, data version, when the data ends and when it was packaged."""
+        return self.runtime.metadata()
+
+    @bentoml.api(route="/admin/reload")
+    def reload(self) -> dict:
+        """Load the registry's champion and switch to it without downtime."""
+        return self.runtime.reload()
+
+
+ShopFusion.add_asgi_middleware(APIKeyMiddleware)

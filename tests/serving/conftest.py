@@ -1,0 +1,64 @@
+"""A real `bentoml serve` of the packaged small project, over HTTP on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BIN, free_port
+
+
+class Server:
+    def __init__(self, root: Path, **env: str):
+        self.root, self.port = root, free_port()
+        self.env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SHOPFUSION_ROOT": str(root),
+                    "BENTOML_HOME": str(root / ".bentoml"), "BENTOML_DO_NOT_TRACK": "true", **env}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self, timeout: float = 120) -> Server:
+        self.log = open(self.root / f"serve-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "bentoml"), "serve", "shopfusion.serving.service:ShopFusion", "--port",
+             str(self.port), "--host", "127.0.0.1"], cwd=self.root, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.root / f"serve-{self.port}.log").read_text()[-3000:]
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"bentoml serve not ready in {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            self.proc.wait(30)
+        self.log.close()
+
+    def post(self, route: str, body: dict | None = None, **kw) -> httpx.Response:
+        return httpx.post(self.url + route, json=body or {}, timeout=30, **kw)
+
+
+@pytest.fixture(scope="session")
+def served_project(pipeline_project, tmp_path_factory) -> Path:
+    """A copy of the pipeline project: serving writes to its online store and logs."""
+    root = tmp_path_factory.mktemp("served") / "project"
+    shutil.copytree(pipeline_project[0], root, symlinks=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(served_project):
+    srv = Server(served_project).start()
+    yield srv
+    srv.stop()

@@ -1,0 +1,157 @@
+"""The service as a client sees it: a real `bentoml serve` of the packaged pipeline output."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from shopfusion.serving.registry import Registry
+from tests.serving.conftest import Server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def bundle(served_project):
+    export = served_project / "models/export"
+    return {"users": pd.read_parquet(export / "users.parquet")["user_id"].tolist(),
+            "items": pd.read_parquet(export / "items.parquet")}
+
+
+def event(user: str, item: str, event_id: str, event_type: str = "click", **kw) -> dict:
+    ts = pd.Timestamp.now(tz="UTC").isoformat()
+    return {"event_id": event_id, "user_id": user, "item_id": item, "event_type": event_type,
+            "session_id": "s-test", "ts": ts, "price": 10.0, "quantity": 1, **kw}
+
+
+def test_recommend_known_user_fuses_every_model(server, bundle):
+    body = server.post("/recommend", {"user_id": bundle["users"][0], "k": 5}).json()
+    assert len(body["items"]) == 5 and not body["degraded"] and not body["cold_start"]
+    assert set(body["models"]) == {"popularity", "itemknn", "mf", "two_tower", "sasrec", "text"}
+    assert all(i["item_id"] in set(bundle["items"]["item_id"]) for i in body["items"])
+    scores = [i["score"] for i in body["items"]]
+    assert any(i["models"] for i in body["items"])
+    assert scores[:4] == sorted(scores[:4], reverse=True)  # the last slot may be a cold item
+
+
+def test_unknown_user_gets_popular_items_and_context_changes_them(server, bundle):
+    cold = server.post("/recommend", {"user_id": "never-seen", "k": 5}).json()
+    assert cold["cold_start"] and cold["models"] == ["popularity"] and len(cold["items"]) == 5
+    item = bundle["items"]["item_id"].iloc[3]
+    ctx = server.post("/recommend", {"user_id": "never-seen", "k": 5, "context_items": [item]}).json()
+    assert not ctx["cold_start"] and len(ctx["models"]) > 1
+    assert [i["item_id"] for i in ctx["items"]] != [i["item_id"] for i in cold["items"]]
+    assert item not in [i["item_id"] for i in ctx["items"]]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"k": 0}, "k"), ({"k": "ten"}, "k"), ({"k": 1000}, "k"), ({"context_items": "x"}, "context_items"),
+])
+def test_bad_recommend_input_is_a_400_naming_the_field(server, body, field):
+    r = server.post("/recommend", body)
+    assert r.status_code == 400 and field in r.text
+
+
+def test_similar_and_unknown_item(server, bundle):
+    item = bundle["items"]["item_id"].iloc[0]
+    body = server.post("/similar", {"item_id": item, "k": 4}).json()
+    assert len(body) == 4 and item not in [b["item_id"] for b in body]
+    missing = server.post("/similar", {"item_id": "no-such-item"})
+    assert missing.status_code == 404 and "no-such-item" in missing.text
+
+
+def test_search_filters_and_personalization(server, bundle):
+    items = bundle["items"]
+    title = items["title"].iloc[7]
+    hit = server.post("/search", {"query": title, "k": 5}).json()
+    assert items["item_id"].iloc[7] in [i["item_id"] for i in hit["items"]] and not hit["personalized"]
+    top = items["category_path"].iloc[7].split("/")[0]
+    filtered = server.post("/search", {"query": title, "k": 20, "category": top, "max_price": 50}).json()
+    by_id = items.set_index("item_id")
+    for r in filtered["items"]:
+        assert by_id.loc[r["item_id"], "category_path"].startswith(top)
+        assert by_id.loc[r["item_id"], "price"] <= 50
+    mine = server.post("/search", {"query": title, "k": 5, "user_id": bundle["users"][0]}).json()
+    assert mine["personalized"]
+    bad = server.post("/search", {"query": "x", "min_price": 10, "max_price": 1})
+    assert bad.status_code == 400 and "min_price" in bad.text
+
+
+def test_feedback_reaches_the_next_recommend_and_is_logged(server, bundle, served_project):
+    user, items = bundle["users"][1], bundle["items"]["item_id"]
+    before = server.post("/recommend", {"user_id": user, "k": 10}).json()["items"]
+    events = [event(user, items.iloc[i], f"t-fb-{i}") for i in (11, 12, 13)]
+    result = server.post("/feedback", {"events": events}).json()
+    assert result["accepted"] == 3 and result["pushed"] == 3 and not result["rejected"]
+    after = server.post("/recommend", {"user_id": user, "k": 10}).json()["items"]
+    assert [i["item_id"] for i in after] != [i["item_id"] for i in before]
+    logged = "".join(p.read_text() for p in (served_project / "data/feedback").glob("events-*.jsonl"))
+    assert all(f'"t-fb-{i}"' in logged for i in (11, 12, 13))
+    again = server.post("/feedback", {"events": events[:1]}).json()
+    assert again["accepted"] == 0 and again["duplicates"] == 1
+
+
+def test_bad_feedback_is_quarantined_with_reasons(server, bundle, served_project):
+    user, item = bundle["users"][2], bundle["items"]["item_id"].iloc[0]
+    mixed = [event(user, item, "t-ok-1"), event(user, "not-in-catalog", "t-bad-1"),
+             event(user, item, "t-bad-2", ts="2099-01-01T00:00:00Z")]
+    result = server.post("/feedback", {"events": mixed}).json()
+    assert result["accepted"] == 1
+    reasons = {r["event_id"]: r["reasons"] for r in result["rejected"]}
+    assert any("item_id" in r for r in reasons["t-bad-1"]) and any(":ts" in r for r in reasons["t-bad-2"])
+    quarantined = "".join(p.read_text() for p in (served_project / "data/feedback").glob("quarantine-*.jsonl"))
+    assert "t-bad-1" in quarantined and "t-bad-2" in quarantined
+    none_ok = server.post("/feedback", {"events": mixed[1:]})
+    assert none_ok.status_code == 422 and "t-bad-1" in none_ok.text
+    wrong_type = server.post("/feedback", {"events": [event(user, item, "t-x", event_type="clik")]})
+    assert wrong_type.status_code == 400 and "event_type" in wrong_type.text
+
+
+def test_request_log_keeps_pseudonyms_only(server, bundle, served_project):
+    user = bundle["users"][3]
+    server.post("/recommend", {"user_id": user, "k": 3})
+    text = "".join(p.read_text() for p in (served_project / "data/serving").glob("requests-*.jsonl"))
+    records = [json.loads(line) for line in text.splitlines()]
+    assert records and all(r["model_version"] for r in records)
+    assert f'"{user}"' not in text and any(r["user"] and r["user"].startswith("u_") for r in records)
+    assert all("latency_ms" in r for r in records)
+
+
+def test_metadata_names_the_served_versions(server, served_project):
+    meta = server.post("/metadata").json()
+    assert meta["model_tag"] == Registry(served_project / "data/serving/registry.json").champion
+    assert meta["data_version"] and set(meta["models"]) >= {"sasrec", "popularity"}
+
+
+def test_online_store_down_degrades_instead_of_failing(served_project, bundle):
+    params = served_project / "params-redis-down.yaml"
+    conf = (served_project / "params.yaml").read_text().replace("profile: sqlite", "profile: redis").replace(
+        "redis_connection: localhost:6379", "redis_connection: 127.0.0.1:1")
+    params.write_text(conf)
+    srv = Server(served_project, SHOPFUSION_PARAMS=str(params)).start()
+    try:
+        body = srv.post("/recommend", {"user_id": bundle["users"][0], "k": 5}).json()
+        assert body["degraded"] and "online_store" in body["dropped"] and len(body["items"]) == 5
+        fb = srv.post("/feedback", {"events": [event(bundle["users"][0], bundle["items"]["item_id"].iloc[1],
+                                                     "t-down-1")]}).json()
+        assert fb["accepted"] == 1 and fb["pushed"] == 0 and fb["degraded"]
+    finally:
+        srv.stop()
+
+
+def test_accepted_feedback_survives_a_restart_and_api_key_is_enforced(served_project, bundle):
+    srv = Server(served_project, SHOPFUSION_API_KEY="s3cret").start()
+    try:
+        assert srv.post("/recommend", {"k": 3}).status_code == 401
+        ok = srv.post("/feedback", {"events": [event(bundle["users"][4], bundle["items"]["item_id"].iloc[2],
+                                                     "t-restart-1")]}, headers={"x-api-key": "s3cret"})
+        assert ok.status_code == 200 and ok.json()["accepted"] == 1
+        srv.stop()
+        srv.start()
+        again = srv.post("/feedback", {"events": [event(bundle["users"][4], bundle["items"]["item_id"].iloc[2],
+                                                        "t-restart-1")]}, headers={"x-api-key": "s3cret"})
+        assert again.json()["duplicates"] == 1  # the log survived; a resend is not logged twice
+    finally:
+        srv.stop()
