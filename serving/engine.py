@@ -32,6 +32,7 @@ class Ranking:
     models: list[str]  # models that contributed to this answer
     dropped: dict[str, str] = field(default_factory=dict)  # model -> why it was left out
     cold_start: bool = False
+    based_on: list[str] = field(default_factory=list)  # the newest history items it used
 
     @property
     def degraded(self) -> bool:
@@ -144,7 +145,8 @@ class Engine:
         return Ranking(
             items=list(self.item_index[top]), scores=[float(fused[i]) for i in top],
             contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
-            models=list(scores), dropped=dropped, cold_start=len(history) == 0)
+            models=list(scores), dropped=dropped, cold_start=len(history) == 0,
+            based_on=list(self.item_index[history[-5:]][::-1]))
 
     def _top_with_cold_slots(self, fused: np.ndarray, scores: dict, k: int) -> np.ndarray:
         """Top-k of the fusion, with up to `cold_item_slots` of the last places given to the

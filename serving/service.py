@@ -41,6 +41,7 @@ class Recommendation(BaseModel):
     degraded: bool = Field(description="True when a model or the feature store was left out.")
     dropped: dict[str, str] = Field(default_factory=dict, description="What was left out, and why.")
     cold_start: bool
+    based_on: list[str] = Field(description="The newest history items used, newest first.")
     model_version: str
 
 
@@ -84,7 +85,7 @@ class ShopFusion:
             items=[ScoredItem(item_id=i, score=s, models=c)
                    for i, s, c in zip(ranking.items, ranking.scores, ranking.contributions)],
             models=ranking.models, degraded=ranking.degraded, dropped=ranking.dropped,
-            cold_start=ranking.cold_start, model_version=engine.version)
+            cold_start=ranking.cold_start, based_on=ranking.based_on, model_version=engine.version)
         self.runtime.log_request("recommend", user_id, t0, items=ranking.items, k=k,
                                  degraded=ranking.degraded, models=ranking.models)
         return out

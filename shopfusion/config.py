@@ -156,6 +156,21 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """Drift tests (Evidently, one per column: method + threshold), windows, the gate."""
+
+    min_rows: int = 1000  # a current window smaller than this gives "not enough data"
+    max_rows: int = 1_000_000  # larger windows are sampled down to this
+    reference_rows: int = 200_000  # training events kept in the bundle as the reference
+    new_item_days: float = 7.0  # an item younger than this at event time counts as new
+    columns: dict = field(default_factory=dict)  # column -> {method, threshold}
+    max_exposure_gini: float = 0.95  # recommendations more concentrated than this are flagged
+    gate_tolerance: float = 0.02  # challenger may be this much (relative) below the champion
+    reports_dir: str = "reports/monitor"
+    workspace: str = "reports/monitor/workspace"
+
+
+@dataclass(frozen=True)
 class Params:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -163,6 +178,7 @@ class Params:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "params") -> Any:

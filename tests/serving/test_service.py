@@ -85,7 +85,9 @@ def test_feedback_reaches_the_next_recommend_and_is_logged(server, bundle, serve
     events = [event(user, items.iloc[i], f"t-fb-{i}") for i in (11, 12, 13)]
     result = server.post("/feedback", {"events": events}).json()
     assert result["accepted"] == 3 and result["pushed"] == 3 and not result["rejected"]
-    after = server.post("/recommend", {"user_id": user, "k": 10}).json()["items"]
+    after_body = server.post("/recommend", {"user_id": user, "k": 10}).json()
+    assert after_body["based_on"][:3] == [items.iloc[i] for i in (13, 12, 11)]
+    after = after_body["items"]
     assert [i["item_id"] for i in after] != [i["item_id"] for i in before]
     logged = "".join(p.read_text() for p in (served_project / "data/feedback").glob("events-*.jsonl"))
     assert all(f'"t-fb-{i}"' in logged for i in (11, 12, 13))

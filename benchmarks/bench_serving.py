@@ -1,0 +1,183 @@
+"""Serving throughput and freshness (issue #7), beside a no-op BentoML service.
+
+Builds a project with a 100k-item catalog (`--items`), runs ingest -> validate -> features ->
+train -> fuse -> package with short training, serves it with `bentoml serve`, and drives
+`recommend` and `search` with wrk (loopback, bounded), then the no-op service the same way.
+Freshness: POST /feedback (a click), then POST /recommend for that user, until the response
+is based on that click; p99 over many users. Finally schemathesis fuzzes the OpenAPI.
+
+Run: python -m benchmarks.bench_serving [--items 100000] [--keep DIR]
+Needs `wrk` on PATH (apt-get install -y wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import yaml
+
+from benchmarks.common import machine, record
+from benchmarks.fuzz_openapi import server_errors
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WRK_SECONDS, WRK_CONNECTIONS = 20, 8
+LUA = """
+local bodies = {}
+local i = 0
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
+end
+"""
+
+
+def project_params(items: int) -> dict:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["generator"].update(n_items=items, n_users=max(5000, items // 5), n_events=max(200_000, items * 4))
+    params["train"]["leave_last_out"] = False
+    for name, epochs in {"mf": 2, "two_tower": 1, "sasrec": 1}.items():
+        params["train"]["model_params"][name]["epochs"] = epochs
+    params["train"]["stacker"]["n_estimators"] = 50
+    return params
+
+
+def build(root: Path, items: int, env: dict) -> dict:
+    (root / "params.yaml").write_text(yaml.safe_dump(project_params(items)))
+    seconds = {}
+    for stage in ("ingest", "validate", "features", "train", "fuse", "package"):
+        t0 = time.perf_counter()
+        subprocess.run([str(BIN / "shopfusion"), stage], cwd=root, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        seconds[stage] = round(time.perf_counter() - t0, 1)
+        print(f"{stage}: {seconds[stage]} s", flush=True)
+    return seconds
+
+
+def serve(target: str, root: Path, port: int, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen([str(BIN / "bentoml"), "serve", target, "--port", str(port), "--host", "127.0.0.1"],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{target} not ready")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    import os
+    import signal
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(60)
+
+
+def wrk(url: str, bodies: list[dict], workdir: Path) -> dict:
+    """RPS and p50/p99 latency (ms) from wrk with one thread and a fixed connection count."""
+    body_file, script = workdir / f"bodies-{abs(hash(url))}.jsonl", workdir / "post.lua"
+    body_file.write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
+    script.write_text(LUA % body_file)
+    out = subprocess.run(["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+            "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def freshness(url: str, users: list[str], items: list[str], rng: np.random.Generator) -> dict:
+    """ms from sending a click to holding a recommendation based on it."""
+    samples, reflected = [], 0
+    with httpx.Client(timeout=30) as client:
+        for n, user in enumerate(users):
+            item = str(rng.choice(items))
+            event = {"event_id": f"bench-{time.time_ns()}-{n}", "user_id": user, "item_id": item,
+                     "event_type": "click", "session_id": "bench", "quantity": 1, "price": 1.0,
+                     "ts": pd.Timestamp.now(tz="UTC").isoformat()}
+            t0 = time.perf_counter()
+            client.post(url + "/feedback", json={"events": [event]}).raise_for_status()
+            for _ in range(50):
+                body = client.post(url + "/recommend", json={"user_id": user, "k": 10}).json()
+                if body["based_on"] and body["based_on"][0] == item:
+                    reflected += 1
+                    break
+            samples.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": float(np.percentile(samples, 50)), "p99_ms": float(np.percentile(samples, 99)),
+            "reflected_share": reflected / len(users)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the project here")
+    args = parser.parse_args()
+    import os
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    root.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "BENTOML_HOME": str(root / ".bentoml"),
+           "SHOPFUSION_ROOT": str(root), "BENTOML_DO_NOT_TRACK": "true"}
+    build_s = build(root, args.items, env) if not (root / "models/export/manifest.json").exists() else {}
+    export = root / "models/export"
+    users = pd.read_parquet(export / "users.parquet")["user_id"].tolist()
+    items = pd.read_parquet(export / "items.parquet")
+    rng = np.random.default_rng(0)
+    picked = [str(u) for u in rng.choice(users, 500, replace=False)]
+    words = items["title"].astype(str).str.split().explode().dropna().unique()
+    queries = [" ".join(rng.choice(words, 2)) for _ in range(200)]
+    rec_bodies = [{"user_id": u, "k": 10} for u in picked]
+    search_bodies = [{"query": q, "k": 10} for q in queries]
+
+    results = {}
+    proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
+    try:
+        url = "http://127.0.0.1:3311"
+        results["recommend"] = wrk(url + "/recommend", rec_bodies, root)
+        results["search"] = wrk(url + "/search", search_bodies, root)
+        results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
+        sent, n5xx, errors = server_errors(url, max_examples=50)
+        results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
+    finally:
+        stop(proc)
+    proc = serve(f"benchmarks.noop_service:Noop", REPO, 3312, env)
+    try:
+        url = "http://127.0.0.1:3312"
+        results["noop_recommend"] = wrk(url + "/recommend", rec_bodies, root)
+        results["noop_search"] = wrk(url + "/search", search_bodies, root)
+    finally:
+        stop(proc)
+    results.update(items=len(items), build_seconds=build_s, machine=machine(),
+                   date=pd.Timestamp.now(tz="UTC").isoformat())
+    print(json.dumps(results, indent=2))
+    (REPO / "reports").mkdir(exist_ok=True)
+    (REPO / "reports/bench_serving.json").write_text(json.dumps(results, indent=2))
+    record(recommend_rps_ratio_vs_noop=results["recommend"]["rps"] / results["noop_recommend"]["rps"],
+           recommend_p99_ms=results["recommend"]["p99_ms"], noop_p99_ms=results["noop_recommend"]["p99_ms"],
+           search_rps_ratio_vs_noop=results["search"]["rps"] / results["noop_search"]["rps"],
+           feedback_to_recommend_p99_ms=results["freshness"]["p99_ms"],
+           schemathesis_5xx=results["schemathesis"]["5xx"])
+
+
+if __name__ == "__main__":
+    main()
