@@ -23,6 +23,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 install: $(STAMP)
 
 demo: install
+	mkdir -p data/feedback
 	dvc repro
 	@echo "Validation summary: reports/validation/summary.json"
 	@echo "Great Expectations Data Docs: reports/validation/gx/uncommitted/data_docs/local_site/index.html"

@@ -40,6 +40,24 @@ def item_table(data, cut: float) -> pd.DataFrame:
     return items
 
 
+def reference_frame(events: pd.DataFrame, catalog: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The newest training events as the monitor sees them: the drift reference."""
+    from shopfusion.monitoring.drift import event_frame
+
+    newest = events.sort_values("ts").tail(params.monitor.reference_rows)
+    return event_frame(newest, catalog, params.monitor.new_item_days)
+
+
+def evaluation(metrics_file: Path, method: str) -> dict | None:
+    """The served fusion method's test-window metrics (models fit before the test cut)."""
+    if not metrics_file.exists():
+        return None
+    report = json.loads(metrics_file.read_text())
+    fused = report["fusion"].get(method) or report["fusion"]["weighted"]
+    return {"method": method, "ndcg@10": fused["ndcg@10"], "test_cut": report["protocol"]["test_cut"],
+            "data_version": report.get("data_version")}
+
+
 def export(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
     """Write the bundle folder; returns its manifest (with a content version)."""
     data = load_dataset(paths.train)
@@ -64,9 +82,10 @@ def export(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
     pd.DataFrame({"user_id": data.user_ids.astype(str)}).to_parquet(out / "users.parquet", index=False)
     if data.item_text is not None:
         np.save(out / "item_text.npy", data.item_text)
-    ev = pd.read_parquet(paths.train.validated / "events.parquet", columns=["user_id", "item_id", "event_type"])
+    ev = pd.read_parquet(paths.train.validated / "events.parquet")
     ev[ev["event_type"] == "purchase"][["user_id", "item_id"]].drop_duplicates().to_parquet(
         out / "purchases.parquet", index=False)
+    reference_frame(ev, data.items, params).to_parquet(out / "reference.parquet", index=False)
     manifest = {
         "data_version": data_version(paths.train),
         "packaged_at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -76,6 +95,7 @@ def export(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
         "models": {n: {k: m.get(k) for k in ("trained_at", "data_version", "params")}
                    for n, m in models.items()},
         "items": int(data.interactions.n_items), "users": int(data.interactions.n_users),
+        "evaluation": evaluation(paths.train.reports / "metrics.json", params.serve.fusion),
     }
     manifest["version"] = bundle_version(out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -111,15 +131,9 @@ def save_to_store(folder: Path, name: str) -> str:
     return tag
 
 
-def run(params: Params, paths: PackagePaths = PackagePaths(), root: Path = Path(".")) -> dict:
-    """Export, store, and make it champion when there is none yet (later promotions go
-    through the champion/challenger gate)."""
-    from shopfusion.serving.registry import Registry
-
+def run(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
+    """Export and store; promotion is the champion/challenger gate's decision (`shopfusion gate`)."""
     manifest = export(params, paths)
     tag = save_to_store(paths.export, params.serve.model_name)
-    registry = Registry(root / params.serve.registry)
-    if registry.champion is None:
-        registry.promote(tag, "first packaged model")
-    return {"tag": tag, "champion": registry.champion, "version": manifest["version"],
-            "data_version": manifest["data_version"], "models": list(manifest["models"])}
+    return {"tag": tag, "version": manifest["version"], "data_version": manifest["data_version"],
+            "models": list(manifest["models"]), "evaluation": manifest["evaluation"]}

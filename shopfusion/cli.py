@@ -165,11 +165,35 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
 @app.command()
 def package(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Export the trained models + fusion as one bundle (models/export) and save it in the
-    BentoML model store (BENTOML_HOME). The first packaged model becomes champion."""
+    BentoML model store (BENTOML_HOME). `shopfusion gate` decides whether it serves."""
     from shopfusion.serving.package import run
 
     with _clear_errors():
         _print(run(load_params(params_file)))
+
+
+@app.command()
+def gate(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Champion/challenger: promote the packaged model only if its NDCG@10 on the newest test
+    window is not worse than the champion's beyond monitor.gate_tolerance."""
+    from shopfusion.monitoring.gate import run
+
+    with _clear_errors():
+        _print(run(load_params(params_file)))
+
+
+@app.command()
+def monitor(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Evidently drift + quality report: the champion's reference vs events since its data
+    ended, plus served-recommendation signals. Writes reports/monitor/decision.json
+    (retrain_requested) and an HTML report, also browsable with
+    `evidently ui --workspace reports/monitor/workspace`."""
+    from shopfusion.monitoring.stage import run
+
+    with _clear_errors():
+        decision = run(load_params(params_file))
+    _print({k: decision[k] for k in ("status", "drift", "failed_tests", "retrain_requested",
+                                     "current_rows", "report", "champion")})
 
 
 @app.command()

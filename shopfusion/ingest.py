@@ -36,14 +36,32 @@ def load_source(params: Params) -> tuple[ShopData, pd.Series | None]:
     return ShopData(data.catalog, events, data.judgments), truth
 
 
+def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
+    """Append the events the service accepted (its durable log) to the landed batch; they
+    were validated on arrival and are validated again with the batch."""
+    import pandas as pd
+
+    from shopfusion.contracts import EVENTS
+    from shopfusion.serving.logs import feedback_log
+
+    fb = feedback_log(feedback_dir).read() if feedback_dir.is_dir() else pd.DataFrame()
+    if not len(fb):
+        return data, 0
+    fb = EVENTS.conform(fb.assign(ts=pd.to_datetime(fb["ts"], utc=True, format="ISO8601")))
+    events = pd.concat([data.events, fb.astype(data.events.dtypes.to_dict())], ignore_index=True)
+    return ShopData(data.catalog, events, data.judgments), len(fb)
+
+
 def run(params: Params, out_dir: Path | None = None) -> dict:
     from shopfusion.io import write_batch
 
     out = Path(out_dir or params.ingest.out_dir)
     data, truth = load_source(params)
+    data, n_feedback = with_feedback(data, Path(params.serve.feedback_dir))
     seed = f"-{params.generator.seed}" if params.ingest.source == "synthetic" else ""
     manifest = write_batch(data, out, batch_id=f"{params.ingest.source}{seed}")
     manifest["source"] = params.ingest.source
+    manifest["feedback_events"] = n_feedback
     if truth is not None:
         truth.rename("corruption").to_frame().to_parquet(out / TRUTH_FILE)
         manifest["corrupted_rows"] = int((truth != "").sum())

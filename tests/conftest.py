@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ("dvc.yaml", ".dvcignore")
-PROJECT_FOLDERS = ("shopfusion", "validation", "features", "training", "serving", "dags")
+PROJECT_FOLDERS = ("shopfusion", "validation", "features", "training", "serving", "monitoring", "dags")
 
 
 def small_config(**overrides) -> GeneratorConfig:
@@ -67,6 +67,7 @@ def make_project(root: Path, params: dict) -> Path:
     for folder in PROJECT_FOLDERS:
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    (root / "data/feedback").mkdir(parents=True)  # the service's event log, an ingest input
     run_cmd("git", "init", "-q", cwd=root)
     run_cmd(str(BIN / "dvc"), "init", "-q", cwd=root)
     return root
