@@ -36,15 +36,15 @@ def monitor(root) -> dict:
 
 
 def test_drifted_batch_requests_retraining_clean_batch_does_not(project):
-    shop(project, ["ingest"], start="2026-11-05", days=20, seed=11,
+    shop(project, ["ingest"], start="2026-11-05", days=20, seed=7,
          drift={"start_fraction": 0.0, "price_shift": 1.6, "category_shift": 0.0, "new_item_burst": 0,
                 "activity_multiplier": 1.0})
     shop(project, ["validate"])
     drifted = monitor(project)
     assert drifted["retrain_requested"] and "ValueDrift:price" in drifted["failed_tests"]
-    assert (project / drifted["report"]).is_file() if not drifted["report"].startswith("/") else True
+    assert (project / drifted["report"]).is_file()
     assert list((project / "reports/monitor/workspace").rglob("*.json"))
-    shop(project, ["ingest"], seed=12, drift={"start_fraction": 1.0, "price_shift": 1.0, "category_shift": 0.0,
+    shop(project, ["ingest"], start="2026-12-01", drift={"start_fraction": 1.0, "price_shift": 1.0, "category_shift": 0.0,
                                               "new_item_burst": 0, "activity_multiplier": 1.0})
     shop(project, ["validate"])
     clean = monitor(project)
