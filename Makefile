@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install demo test bench-tests bench lint lock clean
+.PHONY: install demo serve stop test bench-tests bench lint lock clean
+export BENTOML_HOME ?= $(CURDIR)/.bentoml
+export BENTOML_DO_NOT_TRACK := true
+PORT ?= 3000
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,6 +33,20 @@ demo: install
 	@echo "Features: reports/features/summary.json; models: models/<family>/manifest.json"
 	@echo "Model and fusion report: reports/train/metrics.json, reports/train/metrics_at_k.png"
 	@$(PY) -c "import json; s=json.load(open('reports/train/metrics.json'))['summary']; print(json.dumps(s, indent=2))"
+	@echo "Gate: reports/monitor/gate.json; drift decision: reports/monitor/decision.json"
+	$(MAKE) serve
+
+# The champion from the BentoML model store, in the background (pid in .serve.pid; `make stop`).
+serve: install
+	@$(MAKE) -s stop
+	nohup bentoml serve shopfusion.serving.service:ShopFusion --port $(PORT) > serve.log 2>&1 & echo $$! > .serve.pid
+	@for i in $$(seq 1 120); do curl -sf localhost:$(PORT)/readyz >/dev/null && break; sleep 1; done
+	@curl -sf -X POST localhost:$(PORT)/recommend -H 'content-type: application/json' -d '{"k": 5}' \
+		|| (echo "service did not start; see serve.log"; exit 1)
+	@echo; echo "Serving on http://localhost:$(PORT) (Swagger UI there); logs: serve.log; stop: make stop"
+
+stop:
+	@if [ -f .serve.pid ]; then kill $$(cat .serve.pid) 2>/dev/null || true; rm -f .serve.pid; fi
 
 # pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
 test: install
@@ -45,6 +62,8 @@ bench: install
 	$(PY) -m benchmarks.bench_feast
 	$(PY) -m benchmarks.bench_search
 	$(PY) -m benchmarks.bench_training
+	$(PY) -m benchmarks.bench_monitor
+	$(PY) -m benchmarks.bench_serving
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -149,12 +149,12 @@ def main() -> None:
     rec_bodies = [{"user_id": u, "k": 10} for u in picked]
     search_bodies = [{"query": q, "k": 10} for q in queries]
 
-    results = {}
+    results, scratch = {}, Path(tempfile.mkdtemp(prefix="wrk-"))
     proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
     try:
         url = "http://127.0.0.1:3311"
-        results["recommend"] = wrk(url + "/recommend", rec_bodies, root)
-        results["search"] = wrk(url + "/search", search_bodies, root)
+        results["recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
+        results["search"] = wrk(url + "/search", search_bodies, scratch)
         results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
         sent, n5xx, errors = server_errors(url, max_examples=50)
         results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
@@ -163,8 +163,8 @@ def main() -> None:
     proc = serve(f"benchmarks.noop_service:Noop", REPO, 3312, env)
     try:
         url = "http://127.0.0.1:3312"
-        results["noop_recommend"] = wrk(url + "/recommend", rec_bodies, root)
-        results["noop_search"] = wrk(url + "/search", search_bodies, root)
+        results["noop_recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
+        results["noop_search"] = wrk(url + "/search", search_bodies, scratch)
     finally:
         stop(proc)
     results.update(items=len(items), build_seconds=build_s, machine=machine(),
