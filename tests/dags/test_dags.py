@@ -46,6 +46,7 @@ def set_generator(root, **generator):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["generator"].update(generator)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    shutil.rmtree(root / "data/raw", ignore_errors=True)  # a new landing (generator ids repeat)
 
 
 @pytest.mark.integration
