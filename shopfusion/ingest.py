@@ -63,6 +63,8 @@ def run(params: Params, out_dir: Path | None = None) -> dict:
     manifest["source"] = params.ingest.source
     manifest["feedback_events"] = n_feedback
     if truth is not None:
+        # feedback rows were appended after corruption: they are clean events ("")
+        truth = truth.reindex(range(len(data.events)), fill_value="") if n_feedback else truth
         truth.rename("corruption").to_frame().to_parquet(out / TRUTH_FILE)
         manifest["corrupted_rows"] = int((truth != "").sum())
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))

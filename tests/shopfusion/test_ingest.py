@@ -1,19 +1,24 @@
 """The ingest stage lands a batch as day-partitioned Parquet with a manifest."""
 
-import dataclasses
 import json
 
 import pandas as pd
 
-from shopfusion.config import CorruptionConfig, IngestConfig, Params
+from shopfusion.config import CorruptionConfig, IngestConfig, Params, ServeConfig
 from shopfusion.contracts import EVENTS
 from shopfusion.ingest import TRUTH_FILE, run
 from shopfusion.io import read_events, write_events
 from tests.conftest import small_config
 
 
+def params_for(tmp_path, **sections) -> Params:
+    """Params whose feedback log is an empty folder, not the working directory's data/feedback."""
+    return Params(serve=ServeConfig(feedback_dir=str(tmp_path / "feedback")), **sections)
+
+
 def test_synthetic_batch_lands_partitioned_by_day(tmp_path):
-    params = Params(generator=small_config(n_events=5_000), ingest=IngestConfig(out_dir=str(tmp_path)))
+    params = params_for(tmp_path, generator=small_config(n_events=5_000),
+                        ingest=IngestConfig(out_dir=str(tmp_path)))
     manifest = run(params)
     assert manifest["events"] == 5_000 and manifest["source"] == "synthetic"
     days = sorted(p.name for p in (tmp_path / "events").iterdir())
@@ -34,7 +39,7 @@ def test_relanding_the_same_batch_is_idempotent(tmp_path, small_shop):
 
 def test_corrupted_batch_lands_faithfully_with_its_truth(tmp_path):
     gen = small_config(n_events=5_000, corruption=CorruptionConfig(null_key=0.02, wrong_type=0.01))
-    run(Params(generator=gen, ingest=IngestConfig(out_dir=str(tmp_path))))
+    run(params_for(tmp_path, generator=gen, ingest=IngestConfig(out_dir=str(tmp_path))))
     events = read_events(tmp_path / "events")
     truth = pd.read_parquet(tmp_path / TRUTH_FILE)["corruption"]
     assert len(events) == len(truth) == 5_000  # null timestamps land too, nothing dropped
@@ -44,5 +49,5 @@ def test_corrupted_batch_lands_faithfully_with_its_truth(tmp_path):
 
 def test_real_source_lands_without_truth(tmp_path, shared_data):
     ing = IngestConfig(source="ml100k", out_dir=str(tmp_path), shared_data_dir=str(shared_data))
-    manifest = run(dataclasses.replace(Params(), ingest=ing))
+    manifest = run(params_for(tmp_path, ingest=ing))
     assert manifest["events"] == 100_000 and manifest["items"] == 1_682
