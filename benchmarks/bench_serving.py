@@ -66,8 +66,8 @@ def build(root: Path, items: int, env: dict) -> dict:
 
 
 def serve(target: str, root: Path, port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([str(BIN / "bentoml"), "serve", target, "--port", str(port), "--host", "127.0.0.1"],
-                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    command = [str(BIN / "bentoml"), "serve", target, "--port", str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                             start_new_session=True)
     for _ in range(600):
         try:
@@ -128,7 +128,8 @@ def freshness(url: str, users: list[str], items: list[str], rng: np.random.Gener
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the project here")
     args = parser.parse_args()
@@ -160,7 +161,7 @@ def main() -> None:
         results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
     finally:
         stop(proc)
-    proc = serve(f"benchmarks.noop_service:Noop", REPO, 3312, env)
+    proc = serve("benchmarks.noop_service:Noop", REPO, 3312, env)
     try:
         url = "http://127.0.0.1:3312"
         results["noop_recommend"] = wrk(url + "/recommend", rec_bodies, scratch)

@@ -28,7 +28,8 @@ def run_stage(*args: str) -> str:
     out = subprocess.run([str(cli), *args], cwd=project_root(), capture_output=True, text=True)
     print(out.stdout[-20000:])
     if out.returncode != 0:
-        raise RuntimeError(f"shopfusion {' '.join(args)} failed (exit {out.returncode}):\n{out.stderr[-5000:]}")
+        raise RuntimeError(f"shopfusion {' '.join(args)} failed (exit {out.returncode}):\n"
+                           f"{out.stderr[-5000:]}")
     return out.stdout
 
 

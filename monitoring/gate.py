@@ -31,11 +31,11 @@ def champion_on_window(bundle: Path, params: Params) -> dict:
     _, test = splits(data, params.train)
     engine = Engine(bundle, params.serve)
     to_current = data.item_ids.get_indexer(engine.item_index)  # champion index -> current index
+    ok = to_current >= 0
     scores = np.full((len(test.users), data.interactions.n_items), -np.inf, np.float32)
     for row, (user, history) in enumerate(zip(test.users, test.history)):
         ids = list(data.item_ids[history])
         fused, _, _ = engine.fused_scores(str(data.user_ids[user]), engine.known_items(ids))
-        ok = to_current >= 0
         scores[row, to_current[ok]] = fused[ok]
     scores = np.nan_to_num(scores, neginf=-1e30)
     metrics = next_item_metrics(target_ranks(scores, test.targets), ks=(10,))
@@ -45,6 +45,8 @@ def champion_on_window(bundle: Path, params: Params) -> dict:
 
 def run(params: Params, root: Path = Path(".")) -> dict:
     import bentoml
+
+    from shopfusion.monitoring.stage import write_record
 
     registry = Registry(root / params.serve.registry)
     manifest = json.loads((root / "models/export/manifest.json").read_text())
@@ -71,13 +73,10 @@ def run(params: Params, root: Path = Path(".")) -> dict:
         better = manifest["evaluation"]["ndcg@10"] >= floor
         record.update(promote=bool(better), reason=(
             f"challenger NDCG@10 {manifest['evaluation']['ndcg@10']:.4f} "
-            f"{'>=' if better else '<'} champion {champ['ndcg@10']:.4f} x (1 - {params.monitor.gate_tolerance})"))
+            f"{'>=' if better else '<'} champion {champ['ndcg@10']:.4f} "
+            f"x (1 - {params.monitor.gate_tolerance})"))
     if record["promote"]:
         registry.promote(challenger, record["reason"], challenger_metrics=record["challenger_metrics"],
                          champion_metrics=record.get("champion_metrics"))
-    out = root / params.monitor.reports_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "gate.json").write_text(json.dumps(record, indent=2, default=str))
-    with open(out / "gates.jsonl", "a") as f:
-        f.write(json.dumps(record, default=str) + "\n")
+    write_record(root / params.monitor.reports_dir, "gate", record)
     return record

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from shopfusion.config import Params
+from shopfusion.contracts import EVENTS
 from shopfusion.monitoring.drift import detect, event_frame
 from shopfusion.privacy import pseudonymize
 from shopfusion.serving.logs import feedback_log, request_log
@@ -31,13 +32,14 @@ def current_events(params: Params, root: Path, since: pd.Timestamp) -> pd.DataFr
     if len(fb):
         frames.append(fb)
     if not frames:
-        return pd.DataFrame(columns=["event_id", "user_id", "item_id", "event_type", "session_id", "ts", "price"])
+        return EVENTS.empty()
     events = pd.concat(frames, ignore_index=True)
     events["ts"] = pd.to_datetime(events["ts"], utc=True, format="ISO8601")
     return events[events["ts"] > since].drop_duplicates("event_id")
 
 
-def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: int, since: pd.Timestamp) -> dict:
+def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: int,
+                   since: pd.Timestamp) -> dict:
     """Prediction drift and online proxies from the request log: catalog coverage, exposure
     concentration (Gini, a popularity-bias / fairness signal), and click-through / conversion
     of served recommendations (a click or purchase of a served item within 30 minutes)."""
@@ -58,7 +60,8 @@ def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: in
            "exposure_gini": gini, "degraded_share": float(rec.get("degraded", pd.Series(False)).mean())}
     if len(events):
         ev = events.assign(user=events["user_id"].map(pseudonymize), items=events["item_id"])
-        joined = shown.merge(ev[["user", "items", "event_type", "ts"]], on=["user", "items"], suffixes=("", "_ev"))
+        joined = shown.merge(ev[["user", "items", "event_type", "ts"]], on=["user", "items"],
+                             suffixes=("", "_ev"))
         hit = joined[(joined["ts_ev"] > joined["ts"]) & (joined["ts_ev"] <= joined["ts"] + CTR_WINDOW)]
         engaged = hit["event_type"].isin(["click", "add_to_cart", "purchase"])
         out["ctr"] = hit.loc[engaged, "row"].nunique() / len(shown)
@@ -93,10 +96,16 @@ def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None)
         decision["report"] = str(out / f"report-{stamp}.html")
         snapshot.save_html(decision["report"])
         add_to_workspace(snapshot, Path(root) / mon.workspace)
-    (out / "decision.json").write_text(json.dumps(decision, indent=2, default=str))
-    with open(out / "decisions.jsonl", "a") as f:
-        f.write(json.dumps(decision, default=str) + "\n")
+    write_record(out, "decision", decision)
     return decision
+
+
+def write_record(out: Path, name: str, record: dict) -> None:
+    """The latest record as <name>.json, and every one appended to <name>s.jsonl."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2, default=str))
+    with open(out / f"{name}s.jsonl", "a") as f:
+        f.write(json.dumps(record, default=str) + "\n")
 
 
 def add_to_workspace(snapshot, path: Path, project_name: str = "shopfusion") -> None:
@@ -105,5 +114,6 @@ def add_to_workspace(snapshot, path: Path, project_name: str = "shopfusion") -> 
 
     ws = Workspace.create(str(path))
     found = ws.search_project(project_name)
-    project = found[0] if found else ws.create_project(project_name, description="ShopFusion drift monitoring")
+    project = found[0] if found else ws.create_project(project_name,
+                                                       description="ShopFusion drift monitoring")
     ws.add_run(project.id, snapshot)

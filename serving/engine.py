@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ class Ranking:
 
 class Engine:
     def __init__(self, bundle: Path, cfg: ServeConfig):
-        from shopfusion.training.evaluate import model_classes
+        from shopfusion.training.evaluate import model_classes, stacker_item_features
 
         self.cfg = cfg
         self.manifest = json.loads((bundle / "manifest.json").read_text())
@@ -60,9 +61,8 @@ class Engine:
             self.stacker = Stacker.load(bundle / "fusion" / "stacker.txt", meta["stacker_depth"])
         counts = self.items["train_count"].to_numpy()
         self.cold_items = counts == 0
-        self.item_feats = np.stack([np.log1p(counts), self.items["age_days"].to_numpy(),
-                                    self.cold_items.astype(float)], 1).astype(np.float32)
-        self.category = self.items["category_path"].astype(str).to_numpy()
+        self.item_feats = stacker_item_features(counts, self.items["age_days"].to_numpy())
+        self.category = self.items["category_path"].astype(str).to_numpy(dtype=str)  # for np.char
         self.price = self.items["price"].astype(float).to_numpy()
         text = bundle / "item_text.npy"
         self.item_text = np.load(text) if text.exists() else None
@@ -75,6 +75,11 @@ class Engine:
     @property
     def version(self) -> str:
         return self.manifest["version"]
+
+    @cached_property
+    def item_attrs(self) -> dict[str, tuple[str, str]]:
+        """item -> (category_path, brand): what the real-time push refreshes favourites from."""
+        return dict(zip(self.item_index, zip(self.category, self.items["brand"].astype(str))))
 
     def _warm_up(self) -> None:
         """First calls build caches (two-tower item matrix, torch kernels): pay them at load."""
@@ -134,7 +139,7 @@ class Engine:
         """Top-k for a user whose recent items (oldest first) are `history_ids`."""
         history = self.known_items(history_ids)
         fused, scores, dropped = self.fused_scores(user_id, history)
-        fused = fused.astype(np.float64).copy()
+        fused = fused.astype(np.float64)  # a copy: the bans below must not touch model output
         banned = set(self.known_items(exclude))
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())
@@ -157,7 +162,8 @@ class Engine:
         if not slots or text is None or not self.cold_items.any():
             return top
         cold = np.where(self.cold_items & np.isfinite(fused), text[0], -np.inf)
-        picks = [i for i in _top_k(cold, slots) if np.isfinite(cold[i]) and i not in set(top)]
+        shown = set(top)
+        picks = [i for i in _top_k(cold, slots) if np.isfinite(cold[i]) and i not in shown]
         if not picks:
             return top
         return np.concatenate([top[: k - len(picks)], picks])
@@ -189,8 +195,9 @@ class Engine:
 
             emb = self.item_text if self.item_text is not None else np.zeros((len(self.items), 1), np.float32)
             encoder = encode if self.item_text is not None else (lambda q: np.zeros((len(q), 1), np.float32))
-            self._search = HybridSearch(self.items["title"].astype(str), self.items["description"].astype(str),
-                                        emb, encoder, self.cfg.search_bm25_weight)
+            self._search = HybridSearch(self.items["title"].astype(str),
+                                        self.items["description"].astype(str), emb, encoder,
+                                        self.cfg.search_bm25_weight)
         return self._search
 
     def search(self, query: str, k: int = 10, personal: np.ndarray | None = None,
@@ -200,7 +207,7 @@ class Engine:
                                           self.cfg.search_personal_weight)[0].astype(np.float64)
         keep = np.ones(len(scores), bool)
         if category:
-            keep &= np.char.startswith(self.category.astype(str), category)
+            keep &= np.char.startswith(self.category, category)
         if min_price is not None:
             keep &= self.price >= min_price
         if max_price is not None:

@@ -51,6 +51,11 @@ class JsonLog:
         return pd.DataFrame(rows)
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as JSON-ready dicts (missing values as null)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def feedback_log(folder: Path) -> JsonLog:
     return JsonLog(folder, "events", durable=True)
 

@@ -31,12 +31,11 @@ class PackagePaths:
 
 def item_table(data, cut: float) -> pd.DataFrame:
     """Catalog rows in model index order, plus what the stacker reads per item at `cut`."""
-    from shopfusion.training.evaluate import DAY
+    from shopfusion.training.evaluate import item_age_days
 
     items = data.items.reindex(columns=ITEM_COLUMNS).copy()
-    counts = np.bincount(data.interactions.item, minlength=data.interactions.n_items)
-    items["train_count"] = counts
-    items["age_days"] = np.clip((cut - data.item_created) / DAY, 0, 3650)
+    items["train_count"] = np.bincount(data.interactions.item, minlength=data.interactions.n_items)
+    items["age_days"] = item_age_days(cut, data)
     return items
 
 

@@ -4,7 +4,6 @@ features, the durable feedback log, the request log. Framework-free, so tests ca
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from pathlib import Path
@@ -15,10 +14,8 @@ import pandas as pd
 from shopfusion.config import Params
 from shopfusion.privacy import pseudonymize
 from shopfusion.serving.engine import Engine, Ranking
-from shopfusion.serving.logs import feedback_log, feedback_quarantine, request_log
+from shopfusion.serving.logs import feedback_log, feedback_quarantine, records, request_log
 from shopfusion.serving.registry import Registry
-
-log = logging.getLogger("shopfusion.serving")
 
 
 def champion_bundle(params: Params, root: Path) -> tuple[str, Path]:
@@ -39,27 +36,26 @@ class Runtime:
         self.quarantine = feedback_quarantine(self.root / params.serve.feedback_dir)
         self.requests = request_log(self.root / params.serve.request_log)
         self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
-        self._store = None
         self._reader = None
         self._store_lock = threading.Lock()
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Open the feature store and build the search index now, not on the first request."""
+        """Open the feature store now, not on the first request."""
         self.recent_items("warm-up-user")
-        self.engine.search("warm up", 1)
 
     # --- model ----------------------------------------------------------------------------
     def _load(self) -> tuple[str, Engine]:
         tag, path = champion_bundle(self.params, self.root)
-        return tag, Engine(path, self.params.serve)
+        engine = Engine(path, self.params.serve)
+        engine.search("warm up", 1)  # builds the search index before any request needs it
+        return tag, engine
 
     def reload(self) -> dict:
         """Load the current champion beside the serving one, then swap: requests in flight
         finish on the old engine, none waits or fails."""
         old = self.tag
         tag, engine = self._load()
-        engine.search("warm up", 1)
         self.tag, self.engine = tag, engine
         return {"previous": old, "serving": tag, "version": engine.version}
 
@@ -77,8 +73,7 @@ class Runtime:
                 if self._reader is None:
                     from shopfusion.features.store import FeatureReader, open_store
 
-                    self._store = open_store(self.root, self.params.features)
-                    self._reader = FeatureReader(self._store)
+                    self._reader = FeatureReader(open_store(self.root, self.params.features))
         return self._reader
 
     def recent_items(self, user_id: str) -> tuple[list[str], str | None]:
@@ -122,10 +117,9 @@ class Runtime:
         valid = routed.validated
         repeat = valid["event_id"].isin(self.accepted_ids).to_numpy()
         new = valid[~repeat]
-        records = new.assign(ts=new["ts"].map(lambda t: t.isoformat()), received_at=now.isoformat())
-        self.feedback.append(records.astype(object).where(records.notna(), None).to_dict("records"))
-        rejected = routed.quarantine.assign(received_at=now.isoformat())
-        self.quarantine.append(rejected.astype(object).where(rejected.notna(), None).to_dict("records"))
+        self.feedback.append(records(new.assign(ts=new["ts"].map(lambda t: t.isoformat()),
+                                                received_at=now.isoformat())))
+        self.quarantine.append(records(routed.quarantine.assign(received_at=now.isoformat())))
         self.accepted_ids.update(new["event_id"])
         pushed, problem = 0, None
         for row in new.to_dict("records"):
@@ -133,7 +127,8 @@ class Runtime:
                 self.engine.purchased.setdefault(row["user_id"], set()).update(
                     self.engine.known_items([row["item_id"]]))
             try:
-                push_event(self.reader().store, row, self.params.features.recent_items, self.item_attrs)
+                push_event(self.reader().store, row, self.params.features.recent_items,
+                           self.engine.item_attrs)
                 pushed += 1
             except Exception as exc:  # logged durably already: the next materialization has it
                 self._reader, problem = None, f"online store unavailable: {type(exc).__name__}: {exc}"
@@ -141,15 +136,6 @@ class Runtime:
                 "rejected": [{"event_id": r.get("event_id"), "reasons": list(r["reasons"])}
                              for r in routed.quarantine.to_dict("records")],
                 "degraded": problem is not None, "problem": problem}
-
-    @property
-    def item_attrs(self) -> dict[str, tuple[str, str]]:
-        engine = self.engine
-        if getattr(engine, "_attrs", None) is None:
-            items = engine.items
-            engine._attrs = dict(zip(items["item_id"].astype(str),
-                                     zip(items["category_path"].astype(str), items["brand"].astype(str))))
-        return engine._attrs
 
     def log_request(self, endpoint: str, user_id: str | None, started: float, **fields) -> None:
         self.requests.append([{"ts": pd.Timestamp.now(tz="UTC").isoformat(), "endpoint": endpoint,

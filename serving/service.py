@@ -93,7 +93,8 @@ class ShopFusion:
     @bentoml.api(route="/search")
     def search(self, query: Annotated[str, Field(min_length=1, max_length=500)], k: K = 10,
                user_id: Annotated[str | None, Field(max_length=200)] = None,
-               category: Annotated[str | None, Field(max_length=200, description="Category path prefix.")] = None,
+               category: Annotated[str | None,
+                                   Field(max_length=200, description="Category path prefix.")] = None,
                min_price: Annotated[float | None, Field(ge=0)] = None,
                max_price: Annotated[float | None, Field(ge=0)] = None) -> SearchResult:
         """Hybrid BM25 + embedding search, personalized when a user is given."""

@@ -58,11 +58,19 @@ def ndcg_at_10(scores: np.ndarray, targets: np.ndarray) -> float:
     return next_item_metrics(target_ranks(scores, targets), ks=(10,))["ndcg@10"]
 
 
+def item_age_days(cut: float, data: Dataset) -> np.ndarray:
+    return np.clip((cut - data.item_created) / DAY, 0, 3650)
+
+
+def stacker_item_features(counts: np.ndarray, age_days: np.ndarray) -> np.ndarray:
+    """Per item: train popularity, age at the cut, unseen flag (serving builds the same)."""
+    return np.stack([np.log1p(counts), age_days, (counts == 0).astype(float)], 1).astype(np.float32)
+
+
 def stacker_inputs(split: Split, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Item features (train popularity, age at the cut, unseen flag) and history lengths."""
+    """Item features and history lengths."""
     counts = np.bincount(split.train.item, minlength=data.interactions.n_items)
-    age = np.clip((split.cut - data.item_created) / DAY, 0, 3650)
-    item = np.stack([np.log1p(counts), age, (counts == 0).astype(float)], 1).astype(np.float32)
+    item = stacker_item_features(counts, item_age_days(split.cut, data))
     return item, np.array([len(h) for h in split.history], dtype=np.float32)
 
 

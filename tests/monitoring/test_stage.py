@@ -47,8 +47,9 @@ def test_drifted_batch_requests_retraining_clean_batch_does_not(project):
     assert drifted["retrain_requested"] and "ValueDrift:price" in drifted["failed_tests"]
     assert (project / drifted["report"]).is_file()
     assert list((project / "reports/monitor/workspace").rglob("*.json"))
-    shop(project, ["ingest"], start="2026-11-03", drift={"start_fraction": 1.0, "price_shift": 1.0, "category_shift": 0.0,
-                                              "new_item_burst": 0, "activity_multiplier": 1.0})
+    shop(project, ["ingest"], start="2026-11-03",
+         drift={"start_fraction": 1.0, "price_shift": 1.0, "category_shift": 0.0, "new_item_burst": 0,
+                "activity_multiplier": 1.0})
     shop(project, ["validate"])
     clean = monitor(project)
     assert clean["status"] == "ok" and not clean["retrain_requested"], clean["columns"]

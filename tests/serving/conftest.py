@@ -23,7 +23,7 @@ class Server:
         self.proc = None
 
     def start(self, timeout: float = 120) -> Server:
-        self.log = open(self.root / f"serve-{self.port}.log", "ab")
+        self.log = open(self.root / f"serve-{self.port}.log", "ab")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             [str(BIN / "bentoml"), "serve", "shopfusion.serving.service:ShopFusion", "--port",
              str(self.port), "--host", "127.0.0.1"], cwd=self.root, env=self.env,

@@ -103,7 +103,8 @@ def test_bad_feedback_is_quarantined_with_reasons(server, bundle, served_project
     assert result["accepted"] == 1
     reasons = {r["event_id"]: r["reasons"] for r in result["rejected"]}
     assert any("item_id" in r for r in reasons["t-bad-1"]) and any(":ts" in r for r in reasons["t-bad-2"])
-    quarantined = "".join(p.read_text() for p in (served_project / "data/feedback").glob("quarantine-*.jsonl"))
+    logs = (served_project / "data/feedback").glob("quarantine-*.jsonl")
+    quarantined = "".join(p.read_text() for p in logs)
     assert "t-bad-1" in quarantined and "t-bad-2" in quarantined
     none_ok = server.post("/feedback", {"events": mixed[1:]})
     assert none_ok.status_code == 422 and "t-bad-1" in none_ok.text
@@ -152,8 +153,8 @@ def test_accepted_feedback_survives_a_restart_and_api_key_is_enforced(served_pro
         assert ok.status_code == 200 and ok.json()["accepted"] == 1
         srv.stop()
         srv.start()
-        again = srv.post("/feedback", {"events": [event(bundle["users"][4], bundle["items"]["item_id"].iloc[2],
-                                                        "t-restart-1")]}, headers={"x-api-key": "s3cret"})
+        resend = event(bundle["users"][4], bundle["items"]["item_id"].iloc[2], "t-restart-1")
+        again = srv.post("/feedback", {"events": [resend]}, headers={"x-api-key": "s3cret"})
         assert again.json()["duplicates"] == 1  # the log survived; a resend is not logged twice
     finally:
         srv.stop()

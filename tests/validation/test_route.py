@@ -53,5 +53,6 @@ def test_out_of_range_values_are_quarantined_not_raised(small_shop):
 
     row = small_shop.events.iloc[[0]].astype(object).assign(quantity=2**70, ts="1412-10-01T00:00:00Z")
     typed, wrong = cast(row, EVENTS)
-    assert set(wrong) == {"expect_column_values_to_be_of_type:quantity", "expect_column_values_to_be_of_type:ts"}
+    assert set(wrong) == {"expect_column_values_to_be_of_type:quantity",
+                          "expect_column_values_to_be_of_type:ts"}
     assert typed["quantity"].isna().all()
