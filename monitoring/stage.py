@@ -72,8 +72,18 @@ def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: in
 def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None) -> dict:
     from shopfusion.serving.runtime import champion_bundle
 
+    from bentoml.exceptions import NotFound
+
     mon, now = params.monitor, now or pd.Timestamp.now(tz="UTC")
-    tag, bundle = champion_bundle(params, root)
+    out = Path(root) / mon.reports_dir
+    try:
+        tag, bundle = champion_bundle(params, root)
+    except NotFound:  # nothing trained yet: the ingest -> train path comes first
+        decision = {"status": "no_champion", "drift": False, "retrain_requested": False,
+                    "failed_tests": [], "decided_at": now.isoformat(), "report": None,
+                    "reason": "no packaged model to monitor yet: run the pipeline (train DAG) first"}
+        write_record(out, "decision", decision)
+        return decision
     manifest = json.loads((bundle / "manifest.json").read_text())
     since = pd.Timestamp(manifest["data_end"])
     reference = pd.read_parquet(bundle / "reference.parquet")
@@ -88,7 +98,6 @@ def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None)
     if served.get("exposure_gini", 0) > mon.max_exposure_gini:
         flags.append(f"exposure_gini {served['exposure_gini']:.3f} > {mon.max_exposure_gini}")
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    out = Path(root) / mon.reports_dir
     out.mkdir(parents=True, exist_ok=True)
     decision.update(champion=tag, window_since=since.isoformat(), decided_at=now.isoformat(),
                     served=served, flags=flags, retrain_requested=decision["drift"], report=None)

@@ -192,8 +192,8 @@ def monitor(params_file: ParamsOpt = PARAMS_FILE) -> None:
 
     with _clear_errors():
         decision = run(load_params(params_file))
-    _print({k: decision[k] for k in ("status", "drift", "failed_tests", "retrain_requested",
-                                     "current_rows", "report", "champion")})
+    _print({k: decision.get(k) for k in ("status", "drift", "failed_tests", "retrain_requested",
+                                         "current_rows", "report", "champion", "reason")})
 
 
 @app.command()

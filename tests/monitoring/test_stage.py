@@ -9,11 +9,10 @@ import pytest
 import yaml
 
 from shopfusion.serving.registry import Registry
-from tests.conftest import BIN, run_cmd
+from tests.conftest import BIN, REPO, run_cmd
 from tests.serving.conftest import Server
 
-# Marked slow (out of `make test`) until they pass: see the issue #8 note.
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +35,13 @@ def shop(root, args=(), **generator):
 def monitor(root) -> dict:
     shop(root, ["monitor"])
     return json.loads((root / "reports/monitor/decision.json").read_text())
+
+
+def test_no_champion_yet_gives_a_clear_decision(tmp_path):
+    shutil.copy(REPO / "params.yaml", tmp_path)
+    run_cmd(str(BIN / "shopfusion"), "monitor", cwd=tmp_path, env={"BENTOML_HOME": str(tmp_path / ".bentoml")})
+    decision = json.loads((tmp_path / "reports/monitor/decision.json").read_text())
+    assert decision["status"] == "no_champion" and not decision["retrain_requested"]
 
 
 def test_drifted_batch_requests_retraining_clean_batch_does_not(project):
