@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install demo serve stop test bench-tests bench lint lock clean
+.PHONY: install demo serve stop airflow airflow-stop test bench-tests bench lint lock clean
 export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 PORT ?= 3000
@@ -35,6 +35,17 @@ demo: install
 	@$(PY) -c "import json; s=json.load(open('reports/train/metrics.json'))['summary']; print(json.dumps(s, indent=2))"
 	@echo "Gate: reports/monitor/gate.json; drift decision: reports/monitor/decision.json"
 	$(MAKE) serve
+	$(MAKE) airflow
+	@echo "Run the pipeline through Airflow: in the UI, open shopfusion_ingest and press Trigger"
+	@echo "(the validated-data asset then starts shopfusion_train; shopfusion_monitor runs hourly)."
+
+# Airflow 3 standalone with the DAGs (SQLite, LocalExecutor, simple auth), in the background;
+# the admin password is in .airflow/simple_auth_manager_passwords.json.generated.
+airflow: install
+	scripts/airflow.sh start
+
+airflow-stop:
+	scripts/airflow.sh stop
 
 # The champion from the BentoML model store, in the background (pid in .serve.pid; `make stop`).
 serve: install
@@ -64,6 +75,7 @@ bench: install
 	$(PY) -m benchmarks.bench_training
 	$(PY) -m benchmarks.bench_monitor
 	$(PY) -m benchmarks.bench_serving
+	$(PY) -m benchmarks.bench_airflow
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -64,8 +64,9 @@ def report_seconds(n: int) -> float:
                               drift=DriftConfig(start_fraction=0.5))
     ref, cur = windows(cfg)
     t0 = time.perf_counter()
-    _, snapshot = detect(ref, cur, dataclasses.replace(mon, max_rows=max(n, mon.max_rows)))
-    snapshot.save_html("/tmp/bench_monitor_report.html")
+    _, snapshots = detect(ref, cur, dataclasses.replace(mon, max_rows=max(n, mon.max_rows)))
+    for i, snapshot in enumerate(snapshots):
+        snapshot.save_html(f"/tmp/bench_monitor_report_{i}.html")
     return time.perf_counter() - t0
 
 

@@ -12,6 +12,7 @@ VALIDATED = Asset("shopfusion://data/validated")
 
 
 @dag(dag_id="shopfusion_ingest", schedule=None, catchup=False, tags=["shopfusion"],
+     is_paused_upon_creation=False,  # runs only when triggered: one click in the UI
      default_args={**RETRIES, "execution_timeout": timedelta(minutes=30)})
 def shopfusion_ingest():
     @task(pool=POOL)

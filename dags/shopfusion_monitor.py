@@ -13,6 +13,7 @@ RETRAIN = Asset("shopfusion://retrain-request")
 
 
 @dag(dag_id="shopfusion_monitor", schedule="@hourly", catchup=False, tags=["shopfusion"],
+     is_paused_upon_creation=False,  # drift must trigger retraining with no person involved
      default_args={**RETRIES, "execution_timeout": timedelta(minutes=30)})
 def shopfusion_monitor():
     @task(pool=POOL)

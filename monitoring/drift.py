@@ -39,21 +39,35 @@ def sample(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return frame.sample(n, random_state=seed) if len(frame) > n else frame
 
 
+def _datasets(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]):
+    from evidently import DataDefinition, Dataset
+
+    definition = DataDefinition(numerical_columns=[c for c in columns if c in NUMERICAL],
+                                categorical_columns=[c for c in columns if c not in NUMERICAL])
+    return (Dataset.from_pandas(current[columns], data_definition=definition),
+            Dataset.from_pandas(reference[columns], data_definition=definition))
+
+
 def drift_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig):
-    """Evidently snapshot: one ValueDrift (with its test) per configured column, plus the
-    data summary (quality: missing values, ranges) for the team to read."""
-    from evidently import DataDefinition, Dataset, Report
+    """Evidently snapshot with one ValueDrift (and its test) per configured column: the decision."""
+    from evidently import Report
     from evidently.metrics import ValueDrift
+
+    report = Report([ValueDrift(column=c, method=s["method"], threshold=float(s["threshold"]))
+                     for c, s in cfg.columns.items()], include_tests=True)
+    return report.run(*_datasets(reference, current, list(cfg.columns)))
+
+
+def summary_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig):
+    """Data quality (missing values, ranges, distributions) for people to read. Its cost grows
+    faster than the drift tests', and a sample of summary_rows per window shows the same picture."""
+    from evidently import Report
     from evidently.presets import DataSummaryPreset
 
     columns = list(cfg.columns)
-    definition = DataDefinition(numerical_columns=[c for c in columns if c in NUMERICAL],
-                                categorical_columns=[c for c in columns if c not in NUMERICAL])
-    report = Report([*(ValueDrift(column=c, method=s["method"], threshold=float(s["threshold"]))
-                       for c, s in cfg.columns.items()), DataSummaryPreset(columns=columns)],
-                    include_tests=True)
-    return report.run(Dataset.from_pandas(current[columns], data_definition=definition),
-                      Dataset.from_pandas(reference[columns], data_definition=definition))
+    report = Report([DataSummaryPreset(columns=columns)])
+    return report.run(*_datasets(sample(reference, cfg.summary_rows), sample(current, cfg.summary_rows),
+                                 columns))
 
 
 def column_results(snapshot) -> dict[str, dict]:
@@ -72,15 +86,17 @@ def column_results(snapshot) -> dict[str, dict]:
     return out
 
 
-def detect(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig) -> tuple[dict, object]:
-    """The decision record (drift yes/no, failed tests, scores) and the snapshot; a current
-    window below min_rows is "not enough data", never an alarm."""
+def detect(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig) -> tuple[dict, list]:
+    """The decision record (drift yes/no, failed tests, scores) and the snapshots (drift tests,
+    data summary); a current window below min_rows is "not enough data", never an alarm."""
     record = {"reference_rows": len(reference), "current_rows": len(current)}
     if len(current) < cfg.min_rows or len(reference) < cfg.min_rows:
         return {**record, "status": "not_enough_data", "drift": False, "failed_tests": [],
-                "reason": f"need >= {cfg.min_rows} rows in each window"}, None
-    snapshot = drift_report(sample(reference, cfg.max_rows), sample(current, cfg.max_rows), cfg)
-    columns = column_results(snapshot)
+                "reason": f"need >= {cfg.min_rows} rows in each window"}, []
+    reference, current = sample(reference, cfg.max_rows), sample(current, cfg.max_rows)
+    drift = drift_report(reference, current, cfg)
+    columns = column_results(drift)
     failed = sorted(c for c, r in columns.items() if not r["passed"])
     return {**record, "status": "drift" if failed else "ok", "drift": bool(failed),
-            "failed_tests": [f"ValueDrift:{c}" for c in failed], "columns": columns}, snapshot
+            "failed_tests": [f"ValueDrift:{c}" for c in failed], "columns": columns}, \
+        [drift, summary_report(reference, current, cfg)]

@@ -70,9 +70,9 @@ def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: in
 
 
 def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None) -> dict:
-    from shopfusion.serving.runtime import champion_bundle
-
     from bentoml.exceptions import NotFound
+
+    from shopfusion.serving.runtime import champion_bundle
 
     mon, now = params.monitor, now or pd.Timestamp.now(tz="UTC")
     out = Path(root) / mon.reports_dir
@@ -92,7 +92,7 @@ def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None)
     validated_catalog = root / "data/validated/catalog.parquet"
     if validated_catalog.exists():
         catalog = pd.concat([pd.read_parquet(validated_catalog), catalog], ignore_index=True)
-    decision, snapshot = detect(reference, event_frame(events, catalog, mon.new_item_days), mon)
+    decision, snapshots = detect(reference, event_frame(events, catalog, mon.new_item_days), mon)
     served = served_signals(params, root, events, manifest["items"], since)
     flags = []
     if served.get("exposure_gini", 0) > mon.max_exposure_gini:
@@ -100,10 +100,11 @@ def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
     decision.update(champion=tag, window_since=since.isoformat(), decided_at=now.isoformat(),
-                    served=served, flags=flags, retrain_requested=decision["drift"], report=None)
-    if snapshot is not None:
-        decision["report"] = str(out / f"report-{stamp}.html")
-        snapshot.save_html(decision["report"])
+                    served=served, flags=flags, retrain_requested=decision["drift"], report=None,
+                    summary_report=None)
+    for key, snapshot in zip(("report", "summary_report"), snapshots):
+        decision[key] = str(out / f"{key.replace('_', '-')}-{stamp}.html")
+        snapshot.save_html(decision[key])
         add_to_workspace(snapshot, Path(root) / mon.workspace)
     write_record(out, "decision", decision)
     return decision

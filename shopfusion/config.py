@@ -161,6 +161,7 @@ class MonitorConfig:
 
     min_rows: int = 1000  # a current window smaller than this gives "not enough data"
     max_rows: int = 1_000_000  # larger windows are sampled down to this
+    summary_rows: int = 100_000  # the data-quality summary reads a sample this large per window
     reference_rows: int = 200_000  # training events kept in the bundle as the reference
     new_item_days: float = 7.0  # an item younger than this at event time counts as new
     columns: dict = field(default_factory=dict)  # column -> {method, threshold}

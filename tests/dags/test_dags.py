@@ -39,9 +39,42 @@ def airflow(pipeline_project, tmp_path_factory):
     return root, env
 
 
-def dag_test(airflow, dag_id: str) -> str:
+def airflow_cli(airflow, *args: str) -> str:
     root, env = airflow
-    return run_cmd(str(BIN / "airflow"), "dags", "test", dag_id, cwd=root, env=env)
+    return run_cmd(str(BIN / "airflow"), *args, cwd=root, env=env)
+
+
+def json_rows(output: str) -> list[dict]:
+    """The JSON table a CLI command printed among its log lines."""
+    return json.loads(next(line for line in output.splitlines() if line.startswith("[")))
+
+
+def last_run_states(airflow, dag_id: str) -> dict[str, str]:
+    """Task id -> state of the DAG's newest run, from the metadata DB (not log text)."""
+    runs = json_rows(airflow_cli(airflow, "dags", "list-runs", dag_id, "-o", "json"))
+    newest = max(runs, key=lambda r: r["run_after"] or r["start_date"])
+    tasks = json_rows(airflow_cli(airflow, "tasks", "states-for-dag-run", dag_id, newest["run_id"],
+                                  "-o", "json"))
+    return {t["task_id"]: t["state"] for t in tasks}
+
+
+QUEUED_RETRAINS = """
+from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+from airflow.utils.session import create_session
+with create_session() as s:
+    events = (s.query(AssetEvent).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+              .filter(AssetModel.uri.like("shopfusion://retrain-request%")).count())
+    queued = s.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == "shopfusion_train").count()
+print(events, queued)
+"""
+
+
+def retrain_events(airflow) -> tuple[int, int]:
+    """(retrain-request asset events, train DAG runs queued by assets)."""
+    root, env = airflow
+    out = run_cmd(str(BIN / "python"), "-c", QUEUED_RETRAINS, cwd=root, env=env)
+    events, queued = out.split()[-2:]
+    return int(events), int(queued)
 
 
 def set_generator(root, **generator):
@@ -52,25 +85,26 @@ def set_generator(root, **generator):
 
 
 @pytest.mark.integration
-@pytest.mark.slow  # out of `make test` until it passes: see the issue #9 note
 def test_ingest_then_monitor_requests_retraining_only_on_drift(airflow):
     root, _ = airflow
     set_generator(root, start="2026-11-05", days=20,
                   drift={"start_fraction": 0.0, "price_shift": 1.6, "category_shift": 0.0,
                          "new_item_burst": 0, "activity_multiplier": 1.0})
-    out = dag_test(airflow, "shopfusion_ingest")
-    assert "validate" in out and (root / "data/validated/events.parquet").is_file()
-    out = dag_test(airflow, "shopfusion_monitor")
-    decision = json.loads((root / "reports/monitor/decision.json").read_text())
-    assert decision["retrain_requested"]
-    marker = "task_id=request_retraining"
-    assert marker in out and "state=success" in out.split(marker)[1][:400]
+    airflow_cli(airflow, "dags", "test", "shopfusion_ingest")
+    assert set(last_run_states(airflow, "shopfusion_ingest").values()) == {"success"}
+    assert (root / "data/validated/events.parquet").is_file()
+    before = retrain_events(airflow)
+    airflow_cli(airflow, "dags", "test", "shopfusion_monitor")
+    assert json.loads((root / "reports/monitor/decision.json").read_text())["retrain_requested"]
+    assert last_run_states(airflow, "shopfusion_monitor")["request_retraining"] == "success"
+    events, queued = retrain_events(airflow)
+    assert events == before[0] + 1 and queued >= 1  # the train DAG is due
 
-    set_generator(root, start="2026-12-01",
+    set_generator(root, start="2026-11-03",
                   drift={"start_fraction": 1.0, "price_shift": 1.0, "category_shift": 0.0,
                          "new_item_burst": 0, "activity_multiplier": 1.0})
-    dag_test(airflow, "shopfusion_ingest")
-    out = dag_test(airflow, "shopfusion_monitor")
+    airflow_cli(airflow, "dags", "test", "shopfusion_ingest")
+    airflow_cli(airflow, "dags", "test", "shopfusion_monitor")
     assert not json.loads((root / "reports/monitor/decision.json").read_text())["retrain_requested"]
-    if marker in out:
-        assert "state=success" not in out.split(marker)[1][:400]
+    assert last_run_states(airflow, "shopfusion_monitor")["request_retraining"] == "skipped"
+    assert retrain_events(airflow)[0] == events

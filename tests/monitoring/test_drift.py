@@ -28,9 +28,9 @@ def windows(**knob):
     ({"new_item_burst": 150}, "new_item"), ({"activity_multiplier": 2.5}, "session_events"),
 ])
 def test_each_drift_knob_fails_its_column_test(knob, column):
-    decision, snapshot = detect(*windows(**knob), MON)
+    decision, snapshots = detect(*windows(**knob), MON)
     assert decision["drift"] and f"ValueDrift:{column}" in decision["failed_tests"]
-    assert snapshot is not None
+    assert len(snapshots) == 2
 
 
 def test_no_drift_no_alarm():
@@ -40,7 +40,7 @@ def test_no_drift_no_alarm():
 
 def test_a_tiny_window_is_not_enough_data_not_an_alarm():
     reference, current = windows(category_shift=0.9)
-    decision, snapshot = detect(reference, current.head(10), MON)
-    assert decision["status"] == "not_enough_data" and not decision["drift"] and snapshot is None
+    decision, snapshots = detect(reference, current.head(10), MON)
+    assert decision["status"] == "not_enough_data" and not decision["drift"] and not snapshots
     empty, _ = detect(reference, current.head(0), MON)
     assert empty["status"] == "not_enough_data"

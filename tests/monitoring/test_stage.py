@@ -39,7 +39,8 @@ def monitor(root) -> dict:
 
 def test_no_champion_yet_gives_a_clear_decision(tmp_path):
     shutil.copy(REPO / "params.yaml", tmp_path)
-    run_cmd(str(BIN / "shopfusion"), "monitor", cwd=tmp_path, env={"BENTOML_HOME": str(tmp_path / ".bentoml")})
+    run_cmd(str(BIN / "shopfusion"), "monitor", cwd=tmp_path,
+            env={"BENTOML_HOME": str(tmp_path / ".bentoml")})
     decision = json.loads((tmp_path / "reports/monitor/decision.json").read_text())
     assert decision["status"] == "no_champion" and not decision["retrain_requested"]
 
