@@ -154,12 +154,22 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Score every model and fusion method once on the test window (full ranking).
 
     Writes reports/train/metrics.json (Recall/NDCG/HR@K, MRR, coverage, cold-start slices,
-    sampled-100 metrics, leave-last-out) and per-K curves (CSV + PNG).
+    sampled-100 metrics) and per-K curves (CSV + PNG).
     """
     from shopfusion.training.stage import evaluate as run_evaluate
 
     with _clear_errors():
         _print(run_evaluate(load_params(params_file).train)["summary"])
+
+
+@app.command("leave-last-out")
+def leave_last_out(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Single models under per-user leave-last-out (reports/train/leave_last_out.json), for
+    comparison with published numbers; nothing downstream reads it."""
+    from shopfusion.training.stage import leave_last_out_report
+
+    with _clear_errors():
+        _print(leave_last_out_report(load_params(params_file).train))
 
 
 @app.command()

@@ -4,12 +4,15 @@ promoted and then served after a reload."""
 
 import json
 import shutil
+import subprocess
+import time
 
+import httpx
 import pytest
 import yaml
 
 from shopfusion.serving.registry import Registry
-from tests.conftest import BIN, REPO, run_cmd
+from tests.conftest import BIN, REPO, free_port, run_cmd
 from tests.serving.conftest import Server
 
 pytestmark = pytest.mark.integration
@@ -60,6 +63,26 @@ def test_drifted_batch_requests_retraining_clean_batch_does_not(project):
     shop(project, ["validate"])
     clean = monitor(project)
     assert clean["status"] == "ok" and not clean["retrain_requested"], clean["columns"]
+    assert len(evidently_ui_snapshots(project / "reports/monitor/workspace")) == 4  # 2 runs x 2 reports
+
+
+def evidently_ui_snapshots(workspace) -> list[dict]:
+    """The runs `evidently ui --workspace ...` (as documented) shows for the project."""
+    port = free_port()
+    ui = subprocess.Popen([str(BIN / "evidently"), "ui", "--workspace", str(workspace), "--port", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                projects = httpx.get(f"http://127.0.0.1:{port}/api/projects").json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        [project] = [p for p in projects if p["name"] == "shopfusion"]
+        return httpx.get(f"http://127.0.0.1:{port}/api/projects/{project['id']}/snapshots").json()
+    finally:
+        ui.terminate()
+        ui.wait(30)
 
 
 def test_worse_challenger_rejected_better_one_promoted_and_served(pipeline_project, tmp_path_factory):

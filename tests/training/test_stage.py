@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shopfusion.training.stage import TrainPaths, evaluate, fuse, train_model
+from shopfusion.training.stage import TrainPaths, evaluate, fuse, leave_last_out_report, train_model
 from tests.training.conftest import fast
 
 pytestmark = pytest.mark.integration
@@ -49,3 +49,12 @@ def test_fuse_then_evaluate_reads_the_test_window_once(paths):
 def test_evaluate_without_fusion_says_what_to_run(paths):
     with pytest.raises(FileNotFoundError, match="run `shopfusion fuse` first"):
         evaluate(fast(), paths)
+
+
+def test_leave_last_out_is_its_own_report(paths):
+    cfg = fast(models=("popularity", "itemknn"), leave_last_out=True)
+    report = leave_last_out_report(cfg, paths)
+    assert set(report["models"]) == {"popularity", "itemknn"}
+    assert report["models"]["itemknn"]["ndcg@10"] > 0
+    assert json.loads((paths.reports / "leave_last_out.json").read_text()) == report
+    assert "skipped" in leave_last_out_report(fast(), paths)
