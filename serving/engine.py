@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from shopfusion.config import ServeConfig
+from shopfusion.serving.batching import MicroBatcher
 from shopfusion.training.fusion import weighted, zscore
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
@@ -59,6 +60,7 @@ class Engine:
 
             meta = json.loads((bundle / "fusion" / "fusion.json").read_text())
             self.stacker = Stacker.load(bundle / "fusion" / "stacker.txt", meta["stacker_depth"])
+            self.stacker.predict_threads = 1  # a few hundred rows: thread start-up costs more
         counts = self.items["train_count"].to_numpy()
         self.cold_items = counts == 0
         self.item_feats = stacker_item_features(counts, self.items["age_days"].to_numpy())
@@ -70,6 +72,7 @@ class Engine:
         self.purchased = {u: set(self.item_index.get_indexer(g)) for u, g in
                           bought.groupby("user_id")["item_id"]}
         self._search = None
+        self.batcher = MicroBatcher(self.fused_scores_batch, cfg.max_batch, cfg.max_batch_wait_ms / 1000)
         self._warm_up()
 
     @property
@@ -97,15 +100,16 @@ class Engine:
         return int(pos)
 
     # --- recommend -------------------------------------------------------------------------
-    def model_scores(self, user_id: str, history: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-        """Each model's (1, n_items) scores; a model that fails or overruns its budget is
-        dropped for this request with the reason."""
-        users = np.array([self.user_index.get_indexer([user_id])[0]])
+    def model_scores(self, user_ids: list[str], histories: list[np.ndarray]
+                     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """Each model's (users, n_items) scores; a model that fails or overruns its budget
+        (per call, whatever the batch size) is dropped for these requests with the reason."""
+        users = self.user_index.get_indexer(user_ids)
         scores, dropped = {}, {}
         for name, model in self.models.items():
             t0 = time.perf_counter()
             try:
-                s = model.score(users, [history])
+                s = model.score(users, histories)
             except Exception as exc:  # any model failure degrades the answer, never fails it
                 dropped[name] = f"error: {type(exc).__name__}: {exc}"
                 continue
@@ -119,26 +123,43 @@ class Engine:
         return scores, dropped
 
     def fused_scores(self, user_id: str, history: np.ndarray) -> tuple[np.ndarray, dict, dict]:
-        """(n_items,) fused scores, the per-model scores used, and the dropped models."""
-        if len(history) == 0:  # cold start: nothing personal to go on
-            pop = self.models[FALLBACK].score(np.array([-1]), [history])
-            return pop[0], {FALLBACK: pop}, {}
-        scores, dropped = self.model_scores(user_id, history)
+        """(n_items,) fused scores, the per-model (1, n_items) scores used, the dropped models."""
+        return self.fused_scores_batch([(user_id, history)])[0]
+
+    def fused_scores_batch(self, requests: list[tuple[str, np.ndarray]]
+                           ) -> list[tuple[np.ndarray, dict, dict]]:
+        """fused_scores for several (user, history) at once: the models score them together."""
+        out = [None] * len(requests)
+        warm = [i for i, (_, history) in enumerate(requests) if len(history)]
+        for i in set(range(len(requests))) - set(warm):  # cold start: nothing personal to go on
+            pop = self.models[FALLBACK].score(np.array([-1]), [requests[i][1]])
+            out[i] = (pop[0], {FALLBACK: pop}, {})
+        if not warm:
+            return out
+        histories = [requests[i][1] for i in warm]
+        scores, dropped = self.model_scores([requests[i][0] for i in warm], histories)
         if not scores:
-            return np.zeros(len(self.item_index), np.float32), {}, dropped
-        if self.stacker is not None and not dropped:
-            hist_len = np.array([len(history)], np.float32)
-            return self.stacker.score(scores, self.item_feats, hist_len)[0], scores, dropped
-        weights = {n: w for n, w in self.weights.items() if n in scores}
-        if not any(weights.values()):  # every weighted model dropped: fall back to what is left
-            weights = {n: 1.0 for n in scores}
-        return weighted(scores, weights)[0], scores, dropped
+            fused = np.zeros((len(warm), len(self.item_index)), np.float32)
+        elif self.stacker is not None and not dropped:
+            hist_len = np.array([len(h) for h in histories], np.float32)
+            fused = self.stacker.score(scores, self.item_feats, hist_len)
+        else:
+            weights = {n: w for n, w in self.weights.items() if n in scores}
+            if not any(weights.values()):  # every weighted model dropped: fall back to what is left
+                weights = {n: 1.0 for n in scores}
+            fused = weighted(scores, weights)
+        for row, i in enumerate(warm):
+            out[i] = (fused[row], {n: s[row: row + 1] for n, s in scores.items()}, dropped)
+        return out
 
     def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
-                  exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
-        """Top-k for a user whose recent items (oldest first) are `history_ids`."""
+                  exclude_purchased: bool = True, exclude: list[str] = (),
+                  score=None) -> Ranking:
+        """Top-k for a user whose recent items (oldest first) are `history_ids`; `score`
+        (a MicroBatcher submit) scores it together with concurrent requests."""
         history = self.known_items(history_ids)
-        fused, scores, dropped = self.fused_scores(user_id, history)
+        request = (user_id, history)
+        fused, scores, dropped = score(request) if score else self.fused_scores(*request)
         fused = fused.astype(np.float64)  # a copy: the bans below must not touch model output
         banned = set(self.known_items(exclude))
         if exclude_purchased:

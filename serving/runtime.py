@@ -91,9 +91,10 @@ class Runtime:
     def recommend(self, user_id: str | None, k: int, context_items: list[str],
                   exclude_purchased: bool) -> tuple[Ranking, Engine]:
         engine = self.engine  # one engine for the whole request, even if a reload swaps it
-        history, problem = (self.recent_items(user_id) if user_id else ([], None))
-        ranking = engine.recommend(user_id or "", history + list(context_items), k, exclude_purchased,
-                                   exclude=list(context_items))
+        with engine.batcher.ticket() as score:  # scored together with concurrent requests
+            history, problem = (self.recent_items(user_id) if user_id else ([], None))
+            ranking = engine.recommend(user_id or "", history + list(context_items), k, exclude_purchased,
+                                       exclude=list(context_items), score=score)
         if problem:
             ranking.dropped["online_store"] = problem
         return ranking, engine

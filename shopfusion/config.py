@@ -146,6 +146,8 @@ class ServeConfig:
     fusion: str = "stacker"  # stacker | weighted (the stacker falls back to weighted when degraded)
     model_budget_ms: float = 100.0  # a model slower than this is dropped from that request
     cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
+    max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
+    max_batch_wait_ms: float = 2.0  # the longest a request waits for others announced to come
     max_k: int = 100
     search_bm25_weight: float = 0.5
     search_personal_weight: float = 0.3  # how much the user's fused score moves search results

@@ -46,6 +46,7 @@ class Stacker:
                            learning_rate=learning_rate, num_leaves=num_leaves, random_state=seed,
                            min_child_samples=10, verbose=-1, n_jobs=2)
         self.model = None
+        self.predict_threads = 0  # LightGBM's default (all cores); serving sets 1 per request
 
     def fit(self, scores: dict[str, np.ndarray], targets: np.ndarray, item_feats: np.ndarray,
             history_len: np.ndarray) -> Stacker:
@@ -74,7 +75,8 @@ class Stacker:
               history_len: np.ndarray) -> np.ndarray:
         """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""
         cand = candidates(scores, self.depth)
-        pred = self.model.predict(features(scores, cand, item_feats, history_len, self.depth))
+        pred = self.model.predict(features(scores, cand, item_feats, history_len, self.depth),
+                                  num_threads=self.predict_threads)
         pred = pred.reshape(cand.shape)
         first = next(iter(scores.values()))
         out = np.full(first.shape, -np.inf, dtype=np.float32)

@@ -36,6 +36,16 @@ def test_recommend_known_user_fuses_every_model(server, bundle):
     assert scores[:4] == sorted(scores[:4], reverse=True)  # the last slot may be a cold item
 
 
+def test_concurrent_requests_are_batched_and_answer_like_single_ones(server, bundle):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [{"user_id": u, "k": 5} for u in [*bundle["users"][:12], "never-seen"]]
+    alone = [server.post("/recommend", b).json()["items"] for b in bodies]
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        together = list(pool.map(lambda b: server.post("/recommend", b).json()["items"], bodies))
+    assert [[i["item_id"] for i in r] for r in together] == [[i["item_id"] for i in r] for r in alone]
+
+
 def test_unknown_user_gets_popular_items_and_context_changes_them(server, bundle):
     cold = server.post("/recommend", {"user_id": "never-seen", "k": 5}).json()
     assert cold["cold_start"] and cold["models"] == ["popularity"] and len(cold["items"]) == 5

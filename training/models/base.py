@@ -44,5 +44,6 @@ def history_matrix(history: list[np.ndarray], n_items: int, decay: float):
     rows = np.repeat(np.arange(len(history)), [len(h) for h in history])
     cols = np.concatenate(history) if history else np.zeros(0, np.int64)
     ages = np.concatenate([np.arange(len(h))[::-1] for h in history]) if history else cols
-    return sparse.csr_matrix((decay ** ages.astype(np.float64), (rows, cols)),
+    # float32 like the item matrices it multiplies: float64 would upcast a copy of them per call
+    return sparse.csr_matrix(((decay ** ages.astype(np.float64)).astype(np.float32), (rows, cols)),
                              shape=(len(history), n_items))
