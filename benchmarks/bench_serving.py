@@ -161,6 +161,16 @@ def main() -> None:
         results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
     finally:
         stop(proc)
+    # the same service with batching off (max_batch 1): what adaptive batching buys
+    unbatched = yaml.safe_load((root / "params.yaml").read_text())
+    unbatched["serve"]["max_batch"] = 1
+    (scratch / "params-unbatched.yaml").write_text(yaml.safe_dump(unbatched))
+    proc = serve("shopfusion.serving.service:ShopFusion", root, 3313,
+                 {**env, "SHOPFUSION_PARAMS": str(scratch / "params-unbatched.yaml")})
+    try:
+        results["recommend_unbatched"] = wrk("http://127.0.0.1:3313/recommend", rec_bodies, scratch)
+    finally:
+        stop(proc)
     proc = serve("benchmarks.noop_service:Noop", REPO, 3312, env)
     try:
         url = "http://127.0.0.1:3312"
@@ -177,6 +187,7 @@ def main() -> None:
            recommend_p99_ms=results["recommend"]["p99_ms"], noop_p99_ms=results["noop_recommend"]["p99_ms"],
            search_rps_ratio_vs_noop=results["search"]["rps"] / results["noop_search"]["rps"],
            feedback_to_recommend_p99_ms=results["freshness"]["p99_ms"],
+           recommend_batching_speedup=results["recommend"]["rps"] / results["recommend_unbatched"]["rps"],
            schemathesis_5xx=results["schemathesis"]["5xx"])
 
 
