@@ -1,5 +1,8 @@
-"""`dvc repro` runs every declared stage end to end, and a second run does nothing."""
+"""`dvc repro` runs every declared stage end to end, and a second run does nothing but the
+two stages that read state DVC does not track (the registry, the serving logs)."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,10 +31,13 @@ def test_repro_runs_every_stage(project):
     assert list((root / ".bentoml/models/shopfusion").iterdir())
 
 
-def test_second_repro_does_nothing(project):
+def test_second_repro_only_rechecks_gate_and_monitor(project):
     root, _ = project
-    second = run_cmd(str(BIN / "dvc"), "repro", cwd=root)
-    assert "Running stage" not in second and "up to date" in second
+    second = run_cmd(str(BIN / "dvc"), "repro", cwd=root, env={"BENTOML_HOME": str(root / ".bentoml")})
+    assert set(re.findall(r"Running stage '([^']+)'", second)) == {"gate", "monitor"}
+    gate = json.loads((root / "reports/monitor/gate.json").read_text())
+    assert not gate["promote"] and gate["reason"] == "already champion"
+    assert json.loads((root / "reports/monitor/decision.json").read_text())["status"] != "no_champion"
 
 
 def test_a_model_param_retrains_only_that_family(project):
