@@ -6,7 +6,7 @@ from __future__ import annotations
 import bentoml
 
 
-@bentoml.service(name="noop")
+@bentoml.service(name="noop", threads=8)  # as many request threads as the real service
 class Noop:
     @bentoml.api(route="/recommend")
     def recommend(self, user_id: str | None = None, k: int = 10) -> dict:

@@ -37,7 +37,8 @@ class Runtime:
         self.requests = request_log(self.root / params.serve.request_log)
         self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
         self._reader = None
-        self._store_lock = threading.Lock()
+        self._store_lock = threading.RLock()  # one online-store connection, many request threads
+        self._feedback_lock = threading.Lock()  # dedupe + log + push of a batch is one step
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -80,7 +81,9 @@ class Runtime:
         """The user's recent items, oldest first, from the online store; on failure, none and
         the reason (the answer is then degraded, not failed)."""
         try:
-            row = self.reader().read("recommend_request_v1", [{"user_id": user_id}])
+            reader = self.reader()
+            with self._store_lock:
+                row = reader.read("recommend_request_v1", [{"user_id": user_id}])
         except Exception as exc:  # store down, corrupt or not materialized: degrade
             self._reader = None
             return [], f"online store unavailable: {type(exc).__name__}: {exc}"
@@ -108,6 +111,10 @@ class Runtime:
 
     def accept_feedback(self, events: list[dict]) -> dict:
         """Validate like ingested data, log durably, then push to the online store."""
+        with self._feedback_lock:
+            return self._accept_feedback(events)
+
+    def _accept_feedback(self, events: list[dict]) -> dict:
         from shopfusion.contracts import EVENTS
         from shopfusion.features.realtime import push_event
         from shopfusion.validation.stage import check_events
@@ -124,12 +131,13 @@ class Runtime:
         self.accepted_ids.update(new["event_id"])
         pushed, problem = 0, None
         for row in new.to_dict("records"):
-            if row["event_type"] == "purchase":
-                self.engine.purchased.setdefault(row["user_id"], set()).update(
-                    self.engine.known_items([row["item_id"]]))
+            if row["event_type"] == "purchase":  # a new set: requests may be reading the old one
+                user, item = row["user_id"], self.engine.known_items([row["item_id"]])
+                self.engine.purchased[user] = self.engine.purchased.get(user, set()) | set(item)
             try:
-                push_event(self.reader().store, row, self.params.features.recent_items,
-                           self.engine.item_attrs)
+                reader = self.reader()
+                with self._store_lock:
+                    push_event(reader.store, row, self.params.features.recent_items, self.engine.item_attrs)
                 pushed += 1
             except Exception as exc:  # logged durably already: the next materialization has it
                 self._reader, problem = None, f"online store unavailable: {type(exc).__name__}: {exc}"

@@ -19,8 +19,12 @@ import bentoml
 from bentoml.exceptions import InvalidArgument, NotFound, UnprocessableEntity
 from pydantic import BaseModel, Field, create_model
 
+from shopfusion.config import load_params
 from shopfusion.contracts import EVENTS
 from shopfusion.serving.auth import APIKeyMiddleware
+
+ROOT = Path(os.environ.get("SHOPFUSION_ROOT", "."))
+PARAMS = load_params(os.environ.get("SHOPFUSION_PARAMS", ROOT / "params.yaml"))  # defaults if absent
 
 K = Annotated[int, Field(ge=1, le=100, description="How many items to return.")]
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -61,18 +65,18 @@ class FeedbackResult(BaseModel):
     problem: str | None = None
 
 
-@bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000})
+# threads: BentoML runs sync APIs on one thread unless told otherwise; concurrent requests
+# must be in flight together for the recommend micro-batcher to score them together.
+@bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000},
+                 threads=PARAMS.serve.threads)
 class ShopFusion:
     def __init__(self) -> None:
         import torch
 
-        from shopfusion.config import load_params
         from shopfusion.serving.runtime import Runtime
 
-        torch.set_num_threads(1)  # one request = one core; concurrency comes from requests
-        root = Path(os.environ.get("SHOPFUSION_ROOT", "."))
-        params = load_params(os.environ.get("SHOPFUSION_PARAMS", root / "params.yaml"))
-        self.runtime = Runtime(params, root)
+        torch.set_num_threads(1)  # one call = one core; concurrency comes from requests
+        self.runtime = Runtime(PARAMS, ROOT)
 
     @bentoml.api(route="/recommend")
     def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,

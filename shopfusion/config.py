@@ -146,6 +146,7 @@ class ServeConfig:
     fusion: str = "stacker"  # stacker | weighted (the stacker falls back to weighted when degraded)
     model_budget_ms: float = 100.0  # a model slower than this is dropped from that request
     cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
+    threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
     max_batch_wait_ms: float = 2.0  # the longest a request waits for others announced to come
     max_k: int = 100
