@@ -11,31 +11,32 @@ import numpy as np
 from shopfusion.training.fusion import top_ranks, zscore
 
 
-def candidates(scores: dict[str, np.ndarray], depth: int) -> np.ndarray:
-    """(users, C) union of every model's top-`depth` items, padded with -1."""
-    tops = np.concatenate([top_ranks(s, depth)[0] for s in scores.values()], axis=1)
-    rows = [np.unique(r) for r in tops]
+def candidates(tops: list[np.ndarray]) -> np.ndarray:
+    """(users, C) union of every model's top items (`top_ranks` rows), padded with -1."""
+    rows = [np.unique(r) for r in np.concatenate(tops, axis=1)]
     out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
     for i, r in enumerate(rows):
         out[i, : len(r)] = r
     return out
 
 
-def features(scores: dict[str, np.ndarray], cand: np.ndarray, item_feats: np.ndarray,
-             history_len: np.ndarray, depth: int) -> np.ndarray:
-    """Per (user, candidate): each model's z-score and top-list rank, item features, history
-    length. Shape (users * C, F)."""
+def inputs(scores: dict[str, np.ndarray], item_feats: np.ndarray, history_len: np.ndarray,
+           depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates, and per (user, candidate) each model's z-score and top-list rank, item
+    features, history length: shape (users * C, F). Each model's top list is ranked once."""
+    tops = {name: top_ranks(s, depth) for name, s in scores.items()}
+    cand = candidates([items for items, _ in tops.values()])
     safe = np.maximum(cand, 0)
     cols = []
-    for s in scores.values():
+    for name, s in scores.items():
         cols.append(np.take_along_axis(zscore(s), safe, 1))
-        items, ranks = top_ranks(s, depth)
+        items, ranks = tops[name]
         rank_of = np.full(s.shape, depth, dtype=np.float32)
         np.put_along_axis(rank_of, items, ranks.astype(np.float32), 1)
         cols.append(np.take_along_axis(rank_of, safe, 1))
     cols += [item_feats[safe][..., j] for j in range(item_feats.shape[1])]
     cols.append(np.broadcast_to(history_len[:, None], cand.shape).astype(np.float32))
-    return np.stack(cols, axis=-1).reshape(-1, len(cols))
+    return cand, np.stack(cols, axis=-1).reshape(-1, len(cols))
 
 
 class Stacker:
@@ -52,8 +53,7 @@ class Stacker:
             history_len: np.ndarray) -> Stacker:
         import lightgbm as lgb
 
-        cand = candidates(scores, self.depth)
-        x = features(scores, cand, item_feats, history_len, self.depth)
+        cand, x = inputs(scores, item_feats, history_len, self.depth)
         y = (cand == targets[:, None]).astype(int).ravel()
         valid = cand.ravel() >= 0
         groups = (cand >= 0).sum(axis=1)
@@ -74,9 +74,8 @@ class Stacker:
     def score(self, scores: dict[str, np.ndarray], item_feats: np.ndarray,
               history_len: np.ndarray) -> np.ndarray:
         """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""
-        cand = candidates(scores, self.depth)
-        pred = self.model.predict(features(scores, cand, item_feats, history_len, self.depth),
-                                  num_threads=self.predict_threads)
+        cand, x = inputs(scores, item_feats, history_len, self.depth)
+        pred = self.model.predict(x, num_threads=self.predict_threads)
         pred = pred.reshape(cand.shape)
         first = next(iter(scores.values()))
         out = np.full(first.shape, -np.inf, dtype=np.float32)

@@ -82,7 +82,7 @@ def test_stacker_learns_which_model_to_trust(two_noisy_experts):
         {k: v[train] for k, v in scores.items()}, targets[train], item_feats, hist[train])
     fused = stacker.score({k: v[test] for k, v in scores.items()}, item_feats, hist[test])
     assert ndcg(fused, targets[test]) > max(ndcg(s[test], targets[test]) for s in scores.values())
-    cand = candidates({k: v[test] for k, v in scores.items()}, 30)
+    cand = candidates([top_ranks(v[test], 30)[0] for v in scores.values()])
     outside = np.ones(fused.shape, bool)
     rows = np.repeat(np.arange(len(cand)), cand.shape[1]).reshape(cand.shape)
     outside[rows[cand >= 0], cand[cand >= 0]] = False
