@@ -102,7 +102,10 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     cfg = load_params().train
     figures = {}
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     for source, key in (("synthetic", "synthetic"), ("uci", "uci"), ("ml100k", "ml100k")):
+        if only and source != only:
+            continue
         data = dataset(source)
         t0 = time.perf_counter()
         report = evaluate(data, cfg)

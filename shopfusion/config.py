@@ -129,6 +129,10 @@ class TrainConfig:
     seed: int = 0
     valid_quantile: float = 0.8  # events before this time quantile train the models
     test_quantile: float = 0.9  # [valid, test) tunes fusion and the stacker; after it: test
+    # Small data: earlier windows of the same width are added (models refit before each) until
+    # fusion is tuned on this many users, at most fusion_max_windows windows in all.
+    fusion_min_users: int = 500
+    fusion_max_windows: int = 4
     max_len: int = 50  # history items a model sees
     models: tuple[str, ...] = ("popularity", "itemknn", "mf", "two_tower", "sasrec", "text")
     fusion_depth: int = 100  # top-list length for rank fusion

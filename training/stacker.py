@@ -51,13 +51,22 @@ class Stacker:
 
     def fit(self, scores: dict[str, np.ndarray], targets: np.ndarray, item_feats: np.ndarray,
             history_len: np.ndarray) -> Stacker:
+        return self.fit_windows([(scores, targets, item_feats, history_len)])
+
+    def fit_windows(self, windows: list[tuple]) -> Stacker:
+        """Train on several windows at once: (scores, targets, item_feats, history_len) each,
+        item features as of that window's cut."""
         import lightgbm as lgb
 
-        cand, x = inputs(scores, item_feats, history_len, self.depth)
-        y = (cand == targets[:, None]).astype(int).ravel()
-        valid = cand.ravel() >= 0
-        groups = (cand >= 0).sum(axis=1)
-        self.model = lgb.LGBMRanker(**self.params).fit(x[valid], y[valid], group=groups)
+        xs, ys, groups = [], [], []
+        for scores, targets, item_feats, history_len in windows:
+            cand, x = inputs(scores, item_feats, history_len, self.depth)
+            valid = cand.ravel() >= 0
+            xs.append(x[valid])
+            ys.append((cand == targets[:, None]).astype(int).ravel()[valid])
+            groups.append((cand >= 0).sum(axis=1))
+        self.model = lgb.LGBMRanker(**self.params).fit(np.concatenate(xs), np.concatenate(ys),
+                                                       group=np.concatenate(groups))
         return self
 
     def save(self, path) -> None:
