@@ -3,7 +3,7 @@ the same width added (never reaching the test window) when it does not."""
 
 import numpy as np
 
-from shopfusion.training.evaluate import splits, validation_splits
+from shopfusion.training.evaluate import gain_interval, splits, validation_splits
 from tests.training.conftest import fast
 
 
@@ -23,3 +23,14 @@ def test_earlier_windows_are_added_for_small_data(dataset):
     assert cuts == sorted(cuts, reverse=True) and max(cuts) < test.cut
     for w in windows:  # models for a window are fit on events before its cut only
         assert w.train.ts.max() < w.cut
+
+
+def test_gain_interval_brackets_the_gain_and_shrinks_to_zero_for_equal_rankings():
+    rng = np.random.default_rng(0)
+    single = rng.random((400, 50))
+    targets = rng.integers(0, 50, 400)
+    assert gain_interval(single, single, targets, seed=0) == [0.0, 0.0]
+    better = single.copy()
+    better[np.arange(200), targets[:200]] = 2.0  # half the users now get their target first
+    low, high = gain_interval(single, better, targets, seed=0)
+    assert 0 < low < high
