@@ -117,6 +117,9 @@ def main() -> None:
         for group in ("models", "fusion"):
             print("   ", group, {n: round(m["ndcg@10"], 4) for n, m in report[group].items()})
         figures[f"fusion_gain_rel_{key}"] = s["fusion_gain_rel"]
+        low, high = s["fusion_gain_ci95"]  # paired bootstrap over test users
+        figures.update({f"fusion_gain_rel_{key}_ci95_low": low, f"fusion_gain_rel_{key}_ci95_high": high})
+        print(f"    gain 95% interval [{low:+.1%}, {high:+.1%}]")
         if source == "synthetic":
             figures["sasrec_over_popularity_synthetic"] = s["sasrec_over_popularity"]
             figures["train_all_default_s"] = train_all_seconds(data)

@@ -54,6 +54,7 @@ def small_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["generator"].update(n_events=20_000, n_users=500, n_items=300, n_judged_queries=20)
     params["train"]["leave_last_out"] = False
+    params["train"]["fusion_min_users"] = 1  # one validation window (pooling: tests/training)
     for name, epochs in {"mf": 2, "two_tower": 1, "sasrec": 2}.items():
         params["train"]["model_params"][name]["epochs"] = epochs
     params["train"]["stacker"]["n_estimators"] = 30
