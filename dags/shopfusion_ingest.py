@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
-from shopfusion.dags.stages import POOL, RETRIES, report_link, run_stage
-
-VALIDATED = Asset("shopfusion://data/validated")
+from shopfusion.dags.stages import POOL, RETRIES, VALIDATED, report_link, run_stage
 
 
 @dag(dag_id="shopfusion_ingest", schedule=None, catchup=False, tags=["shopfusion"],

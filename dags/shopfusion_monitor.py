@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
-from shopfusion.dags.stages import POOL, RETRIES, read_json, report_link, run_stage
-
-RETRAIN = Asset("shopfusion://retrain-request")
+from shopfusion.dags.stages import POOL, RETRAIN, RETRIES, read_json, report_link, run_stage
 
 
 @dag(dag_id="shopfusion_monitor", schedule="@hourly", catchup=False, tags=["shopfusion"],

@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
-from shopfusion.dags.stages import MODELS, POOL, RETRIES, read_json, run_stage
-
-VALIDATED = Asset("shopfusion://data/validated")
-RETRAIN = Asset("shopfusion://retrain-request")
+from shopfusion.dags.stages import MODELS, POOL, RETRAIN, RETRIES, VALIDATED, read_json, run_stage
 
 
 @dag(dag_id="shopfusion_train", schedule=(VALIDATED | RETRAIN), catchup=False, tags=["shopfusion"],

@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-POOL = "shopfusion_stages"  # one slot: created by scripts/airflow-standalone.sh
+from airflow.sdk import Asset
+
+VALIDATED = Asset("shopfusion://data/validated")  # ingest publishes it, train is scheduled on it
+RETRAIN = Asset("shopfusion://retrain-request")  # monitor publishes it on drift; train is scheduled on it
+POOL = "shopfusion_stages"  # one slot: created by scripts/airflow.sh
 RETRIES = {"retries": 2, "retry_exponential_backoff": True}
 MODELS = ["popularity", "itemknn", "mf", "two_tower", "sasrec", "text"]
 
