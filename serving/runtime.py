@@ -77,16 +77,23 @@ class Runtime:
                     self._reader = FeatureReader(open_store(self.root, self.params.features))
         return self._reader
 
-    def recent_items(self, user_id: str) -> tuple[list[str], str | None]:
-        """The user's recent items, oldest first, from the online store; on failure, none and
-        the reason (the answer is then degraded, not failed)."""
+    def _on_store(self, work):
+        """(work(reader), None) under the store lock; on any failure (store down, corrupt, not
+        materialized) (None, the reason), and the reader is reopened next time."""
         try:
             reader = self.reader()
             with self._store_lock:
-                row = reader.read("recommend_request_v1", [{"user_id": user_id}])
-        except Exception as exc:  # store down, corrupt or not materialized: degrade
+                return work(reader), None
+        except Exception as exc:
             self._reader = None
-            return [], f"online store unavailable: {type(exc).__name__}: {exc}"
+            return None, f"online store unavailable: {type(exc).__name__}: {exc}"
+
+    def recent_items(self, user_id: str) -> tuple[list[str], str | None]:
+        """The user's recent items, oldest first, from the online store; on failure, none and
+        the reason (the answer is then degraded, not failed)."""
+        row, problem = self._on_store(lambda r: r.read("recommend_request_v1", [{"user_id": user_id}]))
+        if problem:
+            return [], problem
         recent = row.get("user_recent__recent_items", [None])[0] or []
         return list(reversed(recent)), None  # stored newest first
 
@@ -134,13 +141,10 @@ class Runtime:
             if row["event_type"] == "purchase":  # a new set: requests may be reading the old one
                 user, item = row["user_id"], self.engine.known_items([row["item_id"]])
                 self.engine.purchased[user] = self.engine.purchased.get(user, set()) | set(item)
-            try:
-                reader = self.reader()
-                with self._store_lock:
-                    push_event(reader.store, row, self.params.features.recent_items, self.engine.item_attrs)
-                pushed += 1
-            except Exception as exc:  # logged durably already: the next materialization has it
-                self._reader, problem = None, f"online store unavailable: {type(exc).__name__}: {exc}"
+            # on failure it is logged durably already: the next materialization has it
+            _, failed = self._on_store(lambda r, row=row: push_event(
+                r.store, row, self.params.features.recent_items, self.engine.item_attrs))
+            pushed, problem = pushed + (failed is None), failed or problem
         return {"accepted": len(new), "duplicates": int(repeat.sum()), "pushed": pushed,
                 "rejected": [{"event_id": r.get("event_id"), "reasons": list(r["reasons"])}
                              for r in routed.quarantine.to_dict("records")],
