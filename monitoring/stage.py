@@ -33,8 +33,7 @@ def current_events(params: Params, root: Path, since: pd.Timestamp) -> pd.DataFr
         frames.append(fb)
     if not frames:
         return EVENTS.empty()
-    events = pd.concat(frames, ignore_index=True)
-    events["ts"] = pd.to_datetime(events["ts"], utc=True, format="ISO8601")
+    events = pd.concat(frames, ignore_index=True)  # both with UTC `ts`
     return events[events["ts"] > since].drop_duplicates("event_id")
 
 
@@ -46,9 +45,7 @@ def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: in
     log = request_log(root / params.serve.request_log).read()
     if not len(log) or "endpoint" not in log:
         return {"recommend_requests": 0}
-    rec = log[log["endpoint"] == "recommend"].copy()
-    rec["ts"] = pd.to_datetime(rec["ts"], utc=True, format="ISO8601")
-    rec = rec[rec["ts"] > since]
+    rec = log[(log["endpoint"] == "recommend") & (log["ts"] > since)]
     if not len(rec):
         return {"recommend_requests": 0}
     shown = rec.explode("items").dropna(subset=["items"]).reset_index(drop=True)

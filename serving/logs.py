@@ -40,7 +40,8 @@ class JsonLog:
         return sorted(self.folder.glob(f"{self.prefix}-*.jsonl"))
 
     def read(self) -> pd.DataFrame:
-        """Every record of every day; a torn last line (crash mid-write) is skipped."""
+        """Every record of every day, `ts` as UTC times; a torn last line (crash mid-write) is
+        skipped."""
         rows = []
         for path in self.files():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -48,7 +49,10 @@ class JsonLog:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if "ts" in frame:
+            frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+        return frame
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

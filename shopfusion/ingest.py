@@ -47,7 +47,7 @@ def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
     fb = feedback_log(feedback_dir).read() if feedback_dir.is_dir() else pd.DataFrame()
     if not len(fb):
         return data, 0
-    fb = EVENTS.conform(fb.assign(ts=pd.to_datetime(fb["ts"], utc=True, format="ISO8601")))
+    fb = EVENTS.conform(fb)
     events = pd.concat([data.events, fb.astype(data.events.dtypes.to_dict())], ignore_index=True)
     return ShopData(data.catalog, events, data.judgments), len(fb)
 
