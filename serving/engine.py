@@ -184,7 +184,7 @@ class Engine:
             return top
         cold = np.where(self.cold_items & np.isfinite(fused), text[0], -np.inf)
         shown = set(top)
-        picks = [i for i in _top_k(cold, slots) if np.isfinite(cold[i]) and i not in shown]
+        picks = [i for i in _top_k(cold, slots) if i not in shown]
         if not picks:
             return top
         return np.concatenate([top[: k - len(picks)], picks])
@@ -234,11 +234,12 @@ class Engine:
         if max_price is not None:
             keep &= self.price <= max_price
         scores[~keep] = -np.inf
-        top = [i for i in _top_k(scores, k) if np.isfinite(scores[i])]
+        top = _top_k(scores, k)
         return list(self.item_index[top]), [float(scores[i]) for i in top]
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best positions, best first; -inf (banned, filtered out) never counts."""
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.argsort(-scores[top], kind="stable")]
