@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from benchmarks.common import machine, record
+from benchmarks.common import airflow_api, finished_run, machine, record
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -52,24 +52,6 @@ def dag_folder_import_s() -> tuple[float, float]:
     return min(float(r[0]) for r in runs), min(float(r[1]) for r in runs)
 
 
-def client(root: Path) -> httpx.Client:
-    passwords = root / ".airflow/simple_auth_manager_passwords.json.generated"
-    login = {"username": "admin", "password": json.loads(passwords.read_text())["admin"]}
-    token = httpx.post(f"http://localhost:{PORT}/auth/token", json=login)
-    return httpx.Client(base_url=f"http://localhost:{PORT}/api/v2", timeout=30,
-                        headers={"Authorization": f"Bearer {token.json()['access_token']}"})
-
-
-def wait(api: httpx.Client, dag_id: str, deadline: float, **filters) -> dict:
-    """The first run of dag_id matching filters, once finished."""
-    while time.monotonic() < deadline:
-        runs = api.get(f"/dags/{dag_id}/dagRuns", params=filters).json()["dag_runs"]
-        if runs and runs[0]["state"] in ("success", "failed"):
-            return runs[0]
-        time.sleep(5)
-    raise TimeoutError(f"{dag_id} did not finish")
-
-
 def task_seconds(api: httpx.Client, run: dict) -> dict:
     tis = api.get(f"/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances").json()["task_instances"]
     return {f"{t['task_id']}[{t['map_index']}]" if t["map_index"] >= 0 else t["task_id"]:
@@ -90,14 +72,14 @@ def main() -> None:
     airflow_s, dags_s = dag_folder_import_s()
     subprocess.run([script, "start"], env=env, check=True)
     try:
-        api = client(root)
+        api = airflow_api(f"http://localhost:{PORT}", root / ".airflow")
         t0, deadline = time.monotonic(), time.monotonic() + TIMEOUT_S
         ingest = api.post("/dags/shopfusion_ingest/dagRuns", json={"logical_date": None}).json()
-        ingest = wait(api, "shopfusion_ingest", deadline, run_id_pattern=ingest["dag_run_id"])
-        train = wait(api, "shopfusion_train", deadline, run_type="asset_triggered")
+        ingest = finished_run(api, "shopfusion_ingest", deadline, 5, run_id_pattern=ingest["dag_run_id"])
+        train = finished_run(api, "shopfusion_train", deadline, 5, run_type="asset_triggered")
         trained_s = time.monotonic() - t0
         monitor = api.post("/dags/shopfusion_monitor/dagRuns", json={"logical_date": None}).json()
-        monitor = wait(api, "shopfusion_monitor", deadline, run_id_pattern=monitor["dag_run_id"])
+        monitor = finished_run(api, "shopfusion_monitor", deadline, 5, run_id_pattern=monitor["dag_run_id"])
         wall_s = time.monotonic() - t0
         results = {"wall_s": round(wall_s, 1), "through_train_s": round(trained_s, 1),
                    "states": {r["dag_id"]: r["state"] for r in (ingest, train, monitor)},

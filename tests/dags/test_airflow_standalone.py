@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.common import airflow_api, finished_run
 from tests.conftest import REPO, free_port, run_cmd
 
 pytestmark = pytest.mark.integration
@@ -35,21 +36,13 @@ def standalone(pipeline_project, tmp_path_factory):
         run_cmd(script, "stop", cwd=root, env=env)
 
 
-def api(standalone) -> httpx.Client:
-    url, password, _ = standalone
-    token = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": password}).json()
-    return httpx.Client(base_url=f"{url}/api/v2", timeout=30,
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
+def api(standalone):
+    url, _, root = standalone
+    return airflow_api(url, root / ".airflow")
 
 
-def wait_for_run(client: httpx.Client, dag_id: str, run_id: str, timeout_s: float) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        state = client.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-        if state in ("success", "failed"):
-            return state
-        time.sleep(3)
-    return "timed out"
+def run_state(client, dag_id: str, run_id: str, timeout_s: float) -> str:
+    return finished_run(client, dag_id, time.monotonic() + timeout_s, run_id_pattern=run_id)["state"]
 
 
 def test_rest_api_needs_a_token_and_triggers_a_run(standalone):
@@ -61,7 +54,7 @@ def test_rest_api_needs_a_token_and_triggers_a_run(standalone):
     assert not any(d["is_paused"] for d in dags.values())
     assert not client.get("/importErrors").json()["import_errors"]
     run = client.post("/dags/shopfusion_monitor/dagRuns", json={"logical_date": None}).json()
-    assert wait_for_run(client, "shopfusion_monitor", run["dag_run_id"], 300) == "success"
+    assert run_state(client, "shopfusion_monitor", run["dag_run_id"], 300) == "success"
     assert json.loads((root / "reports/monitor/decision.json").read_text())["status"]
 
 
@@ -88,7 +81,7 @@ def test_ui_login_trigger_train_and_see_it_succeed(standalone):
             runs = client.get("/dags/shopfusion_train/dagRuns",
                               params={"run_type": "manual"}).json()["dag_runs"]
             assert len(runs) == 1 and runs[0]["triggered_by"] == "ui"
-            assert wait_for_run(client, "shopfusion_train", runs[0]["dag_run_id"], 1200) == "success"
+            assert run_state(client, "shopfusion_train", runs[0]["dag_run_id"], 1200) == "success"
 
             page.goto(f"{url}/dags/shopfusion_train/runs/{runs[0]['dag_run_id']}")
             expect(page.get_by_text("success").first).to_be_visible(timeout=30_000)
