@@ -44,32 +44,45 @@ def dataset(source: str):
     return load(events, catalog, text)
 
 
-def sasrec_throughput(data, seconds: float = 20.0) -> tuple[float, float]:
-    """Sequences/s of one training step loop, ours vs the plain reference, same config/batch."""
+def sasrec_throughput(data, seconds: float = 20.0, dev=None) -> tuple[float, float]:
+    """Sequences/s of one training step loop, ours vs the plain reference, same config/batch,
+    on `dev` (default: the training device, with its bf16 autocast on CUDA)."""
     import torch
 
     from benchmarks.reference_sasrec import PlainSASRec
+    from shopfusion.training.device import autocast, device, synchronize
     from shopfusion.training.models.sasrec import SASRec, SASRecConfig
     from shopfusion.training.neural import chunks, pad_left
 
+    dev = dev or device()
     hp = load_params().train.model_params["sasrec"]
     cfg = SASRecConfig(n_items=data.interactions.n_items, dim=hp["dim"], max_len=hp["max_len"],
                        blocks=hp["blocks"], heads=hp["heads"], dropout=hp["dropout"])
-    seqs = torch.as_tensor(pad_left(chunks(data.interactions.sequences(), cfg.max_len + 1), cfg.max_len + 1))
+    seqs = torch.as_tensor(pad_left(chunks(data.interactions.sequences(), cfg.max_len + 1),
+                                    cfg.max_len + 1), device=dev)
     rates = []
     for model in (SASRec(cfg), PlainSASRec(cfg.n_items, cfg.dim, cfg.max_len, cfg.blocks, cfg.heads,
                                             cfg.dropout)):
         torch.manual_seed(0)
+        model.to(dev).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        model.train()
-        done, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            batch = seqs[torch.randint(0, len(seqs), (hp["batch_size"],))]
-            loss = model.loss(batch)
+
+        def step(model=model, opt=opt) -> int:
+            batch = seqs[torch.randint(0, len(seqs), (hp["batch_size"],), device=dev)]
+            with autocast(dev):
+                loss = model.loss(batch)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            done += len(batch)
+            return len(batch)
+
+        for _ in range(3):  # untimed: kernel selection and allocator warm-up
+            step()
+        synchronize(dev)
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            done += step()
+        synchronize(dev)
         rates.append(done / (time.perf_counter() - t0))
     return rates[0], rates[1]
 

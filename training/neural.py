@@ -72,7 +72,7 @@ def _score(module, fn, inputs: np.ndarray, batch: int = 1024) -> np.ndarray:
     from shopfusion.training.device import device
 
     dev = device()
-    if module.training or next(module.parameters()).device != torch.device(dev):
+    if module.training or next(module.parameters()).device != dev:
         module.to(dev).eval()  # once: walking the module tree costs ~1 ms per serving call
     with torch.no_grad():
         parts = [fn(torch.as_tensor(inputs[i: i + batch], device=dev)).float().cpu().numpy()

@@ -33,7 +33,9 @@ class Recommender(ABC):
     def load(self, path: Path) -> Recommender:
         import torch
 
-        vars(self).update(torch.load(path, weights_only=False))
+        # onto the CPU: an artifact trained on a GPU box must load where serving has none;
+        # scoring moves the module to the local device on first use
+        vars(self).update(torch.load(path, map_location="cpu", weights_only=False))
         return self
 
 
