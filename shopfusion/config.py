@@ -134,6 +134,7 @@ class TrainConfig:
     fusion_min_users: int = 500
     fusion_max_windows: int = 4
     max_len: int = 50  # history items a model sees
+    max_eval_users: int = 3000  # per window: a seeded sample beyond this (users x items in memory)
     models: tuple[str, ...] = ("popularity", "itemknn", "mf", "two_tower", "sasrec", "text")
     fusion_depth: int = 100  # top-list length for rank fusion
     sampled_negatives: int = 100  # for the sampled metrics reported beside full ranking

@@ -102,11 +102,13 @@ class Split:
 
 
 def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: int,
-                    seed: int = 0) -> Split:
+                    seed: int = 0, max_users: int | None = None) -> Split:
     """Temporal split with live histories, as the product serves: models are frozen at `cut`;
     for each user active in [cut, end) one step in that window is drawn at random as the target,
     and the history is everything the user did before it (window events included, since the
-    real-time loop feeds them to the models). Parameters never see the window."""
+    real-time loop feeds them to the models). Parameters never see the window. Over `max_users`
+    users, a seeded random sample of them: every model scores the whole catalog for each
+    evaluated user, and users x items matrices must fit in memory (100k items)."""
     rng = np.random.default_rng(seed)
     seqs, times = data.interactions.steps()
     users, targets, history = [], [], []
@@ -118,6 +120,9 @@ def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: i
         users.append(u)
         targets.append(seq[t])
         history.append(seq[max(0, t - max_len): t])
+    if max_users is not None and len(users) > max_users:
+        keep = np.sort(rng.choice(len(users), max_users, replace=False))
+        users, targets, history = ([x[i] for i in keep] for x in (users, targets, history))
     return Split(name, cut, data.interactions.before(cut), np.array(users, dtype=np.int64),
                  np.array(targets, dtype=np.int64), history)
 

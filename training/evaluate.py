@@ -107,7 +107,7 @@ def validation_splits(data: Dataset, cfg: TrainConfig) -> list[Split]:
         if start <= width / 2:  # keep training data before the earliest window
             break
         cut, end = np.quantile(ts, start), np.quantile(ts, start + width)
-        out.append(next_item_split(data, f"valid{i}", cut, end, cfg.max_len, cfg.seed))
+        out.append(next_item_split(data, f"valid{i}", cut, end, cfg.max_len, cfg.seed, cfg.max_eval_users))
         if sum(len(s.users) for s in out) >= cfg.fusion_min_users:
             break
     return out
@@ -116,8 +116,8 @@ def validation_splits(data: Dataset, cfg: TrainConfig) -> list[Split]:
 def splits(data: Dataset, cfg: TrainConfig) -> tuple[Split, Split]:
     ts = data.interactions.ts
     valid_cut, test_cut = np.quantile(ts, cfg.valid_quantile), np.quantile(ts, cfg.test_quantile)
-    return (next_item_split(data, "valid", valid_cut, test_cut, cfg.max_len, cfg.seed),
-            next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed))
+    return (next_item_split(data, "valid", valid_cut, test_cut, cfg.max_len, cfg.seed, cfg.max_eval_users),
+            next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed, cfg.max_eval_users))
 
 
 @dataclass

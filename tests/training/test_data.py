@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from shopfusion.training.data import leave_last_out
+from shopfusion.training.data import leave_last_out, next_item_split
 
 
 def test_temporal_split_trains_only_on_the_past(dataset, split):
@@ -14,6 +14,15 @@ def test_temporal_split_trains_only_on_the_past(dataset, split):
         where = [t for t in range(len(seqs[u])) if seqs[u][t] == target and times[u][t] >= split.cut]
         assert where, "target must be a step inside the window"
         assert any(list(seqs[u][max(0, t - pos): t]) == list(hist) for t in where)
+
+
+def test_capped_split_is_a_seeded_sample_of_the_full_one(dataset, split):
+    capped = next_item_split(dataset, "valid", split.cut, np.inf, 20, max_users=40)
+    again = next_item_split(dataset, "valid", split.cut, np.inf, 20, max_users=40)
+    assert len(capped.users) == 40 and np.array_equal(capped.users, again.users)
+    full = dict(zip(split.users, split.targets))  # same draws: the sample keeps each user's target
+    assert all(full[u] == t for u, t in zip(capped.users, capped.targets))
+    assert np.all(np.diff(capped.users) > 0)
 
 
 def test_leave_last_out_holds_back_each_users_last_step(dataset):
