@@ -6,7 +6,7 @@ train -> fuse -> package with short training, serves it with `bentoml serve`, an
 Freshness: POST /feedback (a click), then POST /recommend for that user, until the response
 is based on that click; p99 over many users. Finally schemathesis fuzzes the OpenAPI.
 
-Run: python -m benchmarks.bench_serving [--items 100000] [--keep DIR]
+Run: python -m benchmarks.bench_serving [--items 100000] [--keep DIR [--build-only]]
 Needs `wrk` on PATH (apt-get install -y wrk).
 """
 
@@ -47,6 +47,7 @@ def project_params(items: int) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["generator"].update(n_items=items, n_users=max(5000, items // 5), n_events=max(200_000, items * 4))
     params["train"]["leave_last_out"] = False
+    params["train"]["max_eval_users"] = 1000  # fuse holds 6 models x users x 100k scores
     for name, epochs in {"mf": 2, "two_tower": 1, "sasrec": 1}.items():
         params["train"]["model_params"][name]["epochs"] = epochs
     params["train"]["stacker"]["n_estimators"] = 50
@@ -132,6 +133,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the project here")
+    parser.add_argument("--build-only", action="store_true", help="build the --keep project, measure nothing")
     args = parser.parse_args()
     import os
 
@@ -140,6 +142,8 @@ def main() -> None:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "BENTOML_HOME": str(root / ".bentoml"),
            "SHOPFUSION_ROOT": str(root), "BENTOML_DO_NOT_TRACK": "true"}
     build_s = build(root, args.items, env) if not (root / "models/export/manifest.json").exists() else {}
+    if args.build_only:
+        return print(json.dumps(build_s))
     export = root / "models/export"
     users = pd.read_parquet(export / "users.parquet")["user_id"].tolist()
     items = pd.read_parquet(export / "items.parquet")

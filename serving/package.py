@@ -125,9 +125,17 @@ def save_to_store(folder: Path, name: str) -> str:
     except NotFound:
         pass
     with bentoml.models.create(tag, labels={"data_version": manifest["data_version"]},
-                               metadata=manifest) as model:
+                               metadata=_without_nulls(manifest)) as model:
         shutil.copytree(folder, model.path, dirs_exist_ok=True)
     return tag
+
+
+def _without_nulls(value):
+    """BentoML metadata rejects None (e.g. `evaluation` when the evaluate stage has not run);
+    the bundle's own manifest.json keeps the full record."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def run(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
