@@ -17,13 +17,26 @@ import pandas as pd
 
 from shopfusion.config import ServeConfig
 from shopfusion.serving.batching import MicroBatcher
-from shopfusion.training.fusion import weighted, zscore
+from shopfusion.training.fusion import top_items, weighted, zscore
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
+RANK_DEPTH = 100  # a model "contributed" an item when the item is in its top RANK_DEPTH
 
 
 class UnknownItem(KeyError):
     """An item id the packaged catalog does not contain."""
+
+
+@dataclass
+class Scored:
+    """One request's fused (n_items,) scores, the per-model (1, n_items) scores used, each
+    model's best items (best first, ranked once per batch: the stacker and the response's
+    contributions share them), and the models dropped with why."""
+
+    fused: np.ndarray
+    scores: dict[str, np.ndarray]
+    tops: dict[str, np.ndarray]
+    dropped: dict[str, str]
 
 
 @dataclass
@@ -122,34 +135,35 @@ class Engine:
                 scores[name] = s
         return scores, dropped
 
-    def fused_scores(self, user_id: str, history: np.ndarray) -> tuple[np.ndarray, dict, dict]:
-        """(n_items,) fused scores, the per-model (1, n_items) scores used, the dropped models."""
+    def fused_scores(self, user_id: str, history: np.ndarray) -> Scored:
         return self.fused_scores_batch([(user_id, history)])[0]
 
-    def fused_scores_batch(self, requests: list[tuple[str, np.ndarray]]
-                           ) -> list[tuple[np.ndarray, dict, dict]]:
+    def fused_scores_batch(self, requests: list[tuple[str, np.ndarray]]) -> list[Scored]:
         """fused_scores for several (user, history) at once: the models score them together."""
         out = [None] * len(requests)
         warm = [i for i, (_, history) in enumerate(requests) if len(history)]
+        depth = max(RANK_DEPTH, self.stacker.depth if self.stacker else 0)
         for i in set(range(len(requests))) - set(warm):  # cold start: nothing personal to go on
             pop = self.models[FALLBACK].score(np.array([-1]), [requests[i][1]])
-            out[i] = (pop[0], {FALLBACK: pop}, {})
+            out[i] = Scored(pop[0], {FALLBACK: pop}, {FALLBACK: top_items(pop[0], depth)}, {})
         if not warm:
             return out
         histories = [requests[i][1] for i in warm]
         scores, dropped = self.model_scores([requests[i][0] for i in warm], histories)
+        tops = {name: top_items(s, depth) for name, s in scores.items()}
         if not scores:
             fused = np.zeros((len(warm), len(self.item_index)), np.float32)
         elif self.stacker is not None and not dropped:
             hist_len = np.array([len(h) for h in histories], np.float32)
-            fused = self.stacker.score(scores, self.item_feats, hist_len)
+            fused = self.stacker.score(scores, self.item_feats, hist_len, tops)
         else:
             weights = {n: w for n, w in self.weights.items() if n in scores}
             if not any(weights.values()):  # every weighted model dropped: fall back to what is left
                 weights = {n: 1.0 for n in scores}
             fused = weighted(scores, weights)
         for row, i in enumerate(warm):
-            out[i] = (fused[row], {n: s[row: row + 1] for n, s in scores.items()}, dropped)
+            out[i] = Scored(fused[row], {n: s[row: row + 1] for n, s in scores.items()},
+                            {n: t[row] for n, t in tops.items()}, dropped)
         return out
 
     def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
@@ -159,19 +173,19 @@ class Engine:
         (a MicroBatcher submit) scores it together with concurrent requests."""
         history = self.known_items(history_ids)
         request = (user_id, history)
-        fused, scores, dropped = score(request) if score else self.fused_scores(*request)
-        fused = fused.astype(np.float64)  # a copy: the bans below must not touch model output
+        scored = score(request) if score else self.fused_scores(*request)
+        fused = scored.fused.astype(np.float64)  # a copy: the bans below must not touch model output
         banned = set(self.known_items(exclude))
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())
         if banned:
             fused[list(banned)] = -np.inf
-        top = self._top_with_cold_slots(fused, scores, k)
-        ranks = {n: _ranks_of(s[0], top) for n, s in scores.items()}
+        top = self._top_with_cold_slots(fused, scored.scores, k)
+        ranks = {n: _ranks_in(best[:RANK_DEPTH], top) for n, best in scored.tops.items()}
         return Ranking(
             items=list(self.item_index[top]), scores=[float(fused[i]) for i in top],
             contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
-            models=list(scores), dropped=dropped, cold_start=len(history) == 0,
+            models=list(scored.scores), dropped=scored.dropped, cold_start=len(history) == 0,
             based_on=list(self.item_index[history[-5:]][::-1]))
 
     def _top_with_cold_slots(self, fused: np.ndarray, scores: dict, k: int) -> np.ndarray:
@@ -240,14 +254,11 @@ class Engine:
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """The k best positions, best first; -inf (banned, filtered out) never counts."""
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
+    top = top_items(scores, k)
     return top[np.isfinite(scores[top])]
 
 
-def _ranks_of(scores: np.ndarray, items: np.ndarray, depth: int = 100) -> list[int]:
-    """1-based rank of each item in this model's own ranking, 0 when below `depth`."""
-    order = _top_k(scores, depth)
-    rank = dict(zip(order.tolist(), range(1, len(order) + 1)))
+def _ranks_in(best: np.ndarray, items: np.ndarray) -> list[int]:
+    """1-based rank of each item in a model's best-first list, 0 when not in it."""
+    rank = dict(zip(best.tolist(), range(1, len(best) + 1)))
     return [rank.get(int(i), 0) for i in items]

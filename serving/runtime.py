@@ -113,7 +113,7 @@ class Runtime:
         history, problem = self.recent_items(user_id)
         if not history:
             return None, problem
-        fused, _, _ = self.engine.fused_scores(user_id, self.engine.known_items(history))
+        fused = self.engine.fused_scores(user_id, self.engine.known_items(history)).fused
         return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
 
     def accept_feedback(self, events: list[dict]) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
-from shopfusion.training.fusion import rank_fusion, tune_weights, weighted
+from shopfusion.training.fusion import rank_fusion, top_items, tune_weights, weighted
 from shopfusion.training.metrics import next_item_metrics, sampled_ranks, target_ranks
 from shopfusion.training.models.base import Recommender
 from shopfusion.training.stacker import Stacker
@@ -77,7 +77,7 @@ def stacker_inputs(split: Split, data: Dataset) -> tuple[np.ndarray, np.ndarray]
 def metrics(scores: np.ndarray, split: Split, cfg: TrainConfig, rng: np.random.Generator,
             slices: dict[str, np.ndarray]) -> dict:
     ranks = target_ranks(scores, split.targets)
-    top = np.argpartition(-scores, 9, axis=1)[:, :10]
+    top = top_items(scores, 10)
     out = next_item_metrics(ranks, top, scores.shape[1])
     sampled = sampled_ranks(scores, split.targets, cfg.sampled_negatives, rng)
     out.update({f"sampled{cfg.sampled_negatives}_{k}": v for k, v in next_item_metrics(

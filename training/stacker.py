@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shopfusion.training.fusion import top_ranks, zscore
+from shopfusion.training.fusion import top_ranks, with_ranks, zscore
 
 
 def candidates(tops: list[np.ndarray]) -> np.ndarray:
@@ -21,10 +21,14 @@ def candidates(tops: list[np.ndarray]) -> np.ndarray:
 
 
 def inputs(scores: dict[str, np.ndarray], item_feats: np.ndarray, history_len: np.ndarray,
-           depth: int) -> tuple[np.ndarray, np.ndarray]:
+           depth: int, tops: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The candidates, and per (user, candidate) each model's z-score and top-list rank, item
-    features, history length: shape (users * C, F). Each model's top list is ranked once."""
-    tops = {name: top_ranks(s, depth) for name, s in scores.items()}
+    features, history length: shape (users * C, F). Each model's top list is ranked once;
+    `tops` (each model's best items, best first, at least `depth` deep) when already known."""
+    if tops is None:
+        tops = {name: top_ranks(s, depth) for name, s in scores.items()}
+    else:
+        tops = {name: with_ranks(t[:, :depth]) for name, t in tops.items()}
     cand = candidates([items for items, _ in tops.values()])
     safe = np.maximum(cand, 0)
     cols = []
@@ -81,9 +85,9 @@ class Stacker:
         return stacker
 
     def score(self, scores: dict[str, np.ndarray], item_feats: np.ndarray,
-              history_len: np.ndarray) -> np.ndarray:
+              history_len: np.ndarray, tops: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""
-        cand, x = inputs(scores, item_feats, history_len, self.depth)
+        cand, x = inputs(scores, item_feats, history_len, self.depth, tops)
         pred = self.model.predict(x, num_threads=self.predict_threads)
         pred = pred.reshape(cand.shape)
         first = next(iter(scores.values()))

@@ -84,7 +84,7 @@ def test_engine_batch_scores_equal_single_scores(served_project):
     requests = [(u, rng.choice(len(engine.item_index), 6)) for u in users[:-1]]
     requests.append(("cold", np.array([], int)))
     batched = engine.fused_scores_batch(requests)
-    for (user, history), (fused, scores, dropped) in zip(requests, batched):
-        one, one_scores, _ = engine.fused_scores(user, history)
-        np.testing.assert_allclose(fused, one, rtol=1e-4, atol=1e-4)  # float32 BLAS, batched or not
-        assert set(scores) == set(one_scores) and not dropped
+    for (user, history), batch in zip(requests, batched):
+        one = engine.fused_scores(user, history)
+        np.testing.assert_allclose(batch.fused, one.fused, rtol=1e-4, atol=1e-4)  # float32 BLAS
+        assert set(batch.scores) == set(one.scores) == set(batch.tops) and not batch.dropped
