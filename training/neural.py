@@ -77,7 +77,9 @@ def _score(module, fn, inputs: np.ndarray, batch: int = 1024) -> np.ndarray:
     with torch.no_grad():
         parts = [fn(torch.as_tensor(inputs[i: i + batch], device=dev)).float().cpu().numpy()
                  for i in range(0, len(inputs), batch)]
-    return np.concatenate(parts).astype(np.float32)
+    # no copies for a serving batch (one part, already float32): (8, 100k) each is a pass
+    # over memory per model
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class SASRecRecommender(Recommender):
