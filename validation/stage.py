@@ -54,7 +54,11 @@ def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig) -> tuple[pd
     """Accepted event times: not in the future, and within window_days of the newest event."""
     hi = now + pd.Timedelta(seconds=cfg.clock_skew_s)
     newest = ts[ts <= hi].max()
-    lo = (newest if pd.notna(newest) else hi) - pd.Timedelta(days=cfg.window_days)
+    window = pd.Timedelta(days=cfg.window_days)
+    # clamped: a batch whose newest event is within the window of pandas' earliest
+    # timestamp (year 1677) would overflow (found by fuzzing /feedback with a 1678 event)
+    earliest = pd.Timestamp.min.tz_localize("UTC") + window
+    lo = max(newest if pd.notna(newest) else hi, earliest) - window
     return lo, hi
 
 

@@ -45,6 +45,17 @@ def test_validated_rows_are_contract_typed(small_shop):
     assert routed.quarantine["price"].dtype == "string"  # quarantine keeps what was landed
 
 
+def test_a_batch_whose_newest_event_is_from_1678_is_routed_not_raised(small_shop):
+    """Found by fuzzing the feedback endpoint: the time window (newest event - window_days)
+    fell below pandas' earliest timestamp and raised OutOfBoundsDatetime (a 500)."""
+    from shopfusion.validation.stage import check_events
+
+    rows = small_shop.events.iloc[:2].astype(object).assign(ts=["1678-03-03T08:31:20Z", "6376-02-07T00:27:42Z"])
+    routed = check_events(rows, small_shop.catalog["item_id"], FAST, NOW).routed
+    assert len(routed.validated) + len(routed.quarantine) == 2
+    assert len(routed.quarantine) >= 1  # the year-6376 one is in the future
+
+
 def test_out_of_range_values_are_quarantined_not_raised(small_shop):
     """Found by fuzzing the feedback endpoint: a quantity beyond int64 and a year-1412
     timestamp used to raise instead of routing the row."""
