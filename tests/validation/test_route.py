@@ -50,7 +50,8 @@ def test_a_batch_whose_newest_event_is_from_1678_is_routed_not_raised(small_shop
     fell below pandas' earliest timestamp and raised OutOfBoundsDatetime (a 500)."""
     from shopfusion.validation.stage import check_events
 
-    rows = small_shop.events.iloc[:2].astype(object).assign(ts=["1678-03-03T08:31:20Z", "6376-02-07T00:27:42Z"])
+    stamps = ["1678-03-03T08:31:20Z", "6376-02-07T00:27:42Z"]
+    rows = small_shop.events.iloc[:2].astype(object).assign(ts=stamps)
     routed = check_events(rows, small_shop.catalog["item_id"], FAST, NOW).routed
     assert len(routed.validated) + len(routed.quarantine) == 2
     assert len(routed.quarantine) >= 1  # the year-6376 one is in the future
