@@ -56,12 +56,7 @@ class Ranking:
 
 class Engine:
     def __init__(self, bundle: Path, cfg: ServeConfig):
-        import torch
-
         from shopfusion.training.evaluate import model_classes, stacker_item_features
-
-        if cfg.torch_threads > 0:
-            torch.set_num_threads(cfg.torch_threads)  # process-wide: serving and the gate
 
         self.cfg = cfg
         self.manifest = json.loads((bundle / "manifest.json").read_text())

@@ -154,9 +154,6 @@ class ServeConfig:
     threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
     max_batch_wait_ms: float = 2.0  # the longest a request waits for others announced to come
-    # torch intra-op threads per worker: request threads and numpy's BLAS already use the cores,
-    # and torch's pool contending with OpenBLAS's doubled a 100k-item recommend (41 -> 21 ms)
-    torch_threads: int = 1
     max_k: int = 100
     search_bm25_weight: float = 0.5
     search_personal_weight: float = 0.3  # how much the user's fused score moves search results
