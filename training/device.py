@@ -39,4 +39,3 @@ def synchronize(dev) -> None:
 
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-

@@ -16,7 +16,7 @@ import numpy as np
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
 from shopfusion.training.fusion import rank_fusion, top_items, tune_weights, weighted
-from shopfusion.training.metrics import next_item_metrics, sampled_ranks, target_ranks
+from shopfusion.training.metrics import ndcg_per_user, next_item_metrics, sampled_ranks, target_ranks
 from shopfusion.training.models.base import Recommender
 from shopfusion.training.stacker import Stacker
 
@@ -179,10 +179,7 @@ def gain_interval(single: np.ndarray, fused: np.ndarray, targets: np.ndarray, se
                   draws: int = 2000) -> list[float]:
     """95% paired bootstrap interval, over test users, of fused NDCG@10 / single NDCG@10 - 1:
     whether a gain (or loss) is larger than the test window's noise."""
-    per_user = []
-    for scores in (single, fused):
-        ranks = target_ranks(scores, targets)
-        per_user.append(np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0))
+    per_user = [ndcg_per_user(target_ranks(scores, targets), 10) for scores in (single, fused)]
     draw = np.random.default_rng(seed).integers(0, len(targets), (draws, len(targets)))
     gains = per_user[1][draw].mean(1) / np.maximum(per_user[0][draw].mean(1), 1e-12) - 1
     return [float(q) for q in np.quantile(gains, [0.025, 0.975])]

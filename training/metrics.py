@@ -18,6 +18,11 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
         (scores == target_score[:, None]).sum(axis=1) - 1)
 
 
+def ndcg_per_user(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Each user's NDCG@k with one relevant item at 0-based `ranks`."""
+    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
 def next_item_metrics(ranks: np.ndarray, topk_items: np.ndarray | None = None,
                       n_items: int | None = None, ks: tuple[int, ...] = KS) -> dict[str, float]:
     """Recall@K (= HR@K with one target), NDCG@K, MRR; catalog coverage of the top-10 lists."""
@@ -28,7 +33,7 @@ def next_item_metrics(ranks: np.ndarray, topk_items: np.ndarray | None = None,
         hit = ranks < k
         out[f"recall@{k}"] = float(hit.mean())
         out[f"hr@{k}"] = float(hit.mean())
-        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+        out[f"ndcg@{k}"] = float(ndcg_per_user(ranks, k).mean())
     out["mrr"] = float((1.0 / (ranks + 1.0)).mean())
     if topk_items is not None and n_items:
         out["coverage@10"] = float(len(np.unique(topk_items[:, :10])) / n_items)
