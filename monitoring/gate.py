@@ -40,7 +40,7 @@ def champion_on_window(bundle: Path, params: Params) -> dict:
     for start in range(0, len(requests), size):
         batch = engine.fused_scores_batch(requests[start: start + size])
         for row, scored in enumerate(batch, start):
-            scores[row, to_current[ok]] = scored.fused[ok]
+            scores[row, to_current[ok]] = scored.dense(len(engine.item_index))[ok]
     scores = np.nan_to_num(scores, neginf=-1e30)
     metrics = next_item_metrics(target_ranks(scores, test.targets), ks=(10,))
     return {"ndcg@10": metrics["ndcg@10"], "recall@10": metrics.get("recall@10"),

@@ -1,7 +1,8 @@
 """Answers from one packaged bundle: fused recommendations, similar items, hybrid search.
 
-Pure Python + numpy/torch, no web framework, so the service and the tests share it. Every model
-scores the whole catalog (vectorized); fusion is the same code the offline evaluation ran.
+Pure Python + numpy/torch, no web framework, so the service and the tests share it. Fusion runs
+over candidates (each model's top list, from an HNSW index for large catalogs) with exact
+per-user score statistics: the same functions the offline evaluation ran (training/fusion.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pandas as pd
 
 from shopfusion.config import ServeConfig
 from shopfusion.serving.batching import MicroBatcher
-from shopfusion.training.fusion import top_items, weighted, zscore
+from shopfusion.training.fusion import candidates, top_items, weighted
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
 RANK_DEPTH = 100  # a model "contributed" an item when the item is in its top RANK_DEPTH
+COLD_DEPTH = 20  # best never-interacted items kept per request, enough after bans and repeats
 
 
 class UnknownItem(KeyError):
@@ -29,14 +31,21 @@ class UnknownItem(KeyError):
 
 @dataclass
 class Scored:
-    """One request's fused (n_items,) scores, the per-model (1, n_items) scores used, each
-    model's best items (best first, ranked once per batch: the stacker and the response's
-    contributions share them), and the models dropped with why."""
+    """One request's fused candidates (catalog positions and scores), each model's best
+    items (best first: the response's per-model contributions read them), the best
+    never-interacted items by text, and the models dropped with why."""
 
+    items: np.ndarray
     fused: np.ndarray
-    scores: dict[str, np.ndarray]
     tops: dict[str, np.ndarray]
     dropped: dict[str, str]
+    cold: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def dense(self, n_items: int) -> np.ndarray:
+        """(n_items,) fused scores, -inf outside the candidates."""
+        out = np.full(n_items, -np.inf, np.float32)
+        out[self.items] = self.fused
+        return out
 
 
 @dataclass
@@ -67,26 +76,46 @@ class Engine:
         self.models = {name: classes[name]().load(bundle / "models" / name / "model.pt")
                        for name in self.manifest["weights"]}
         self.weights = self.manifest["weights"]
+        meta = json.loads((bundle / "fusion" / "fusion.json").read_text())
+        self.fusion_depth = meta.get("fusion_depth", RANK_DEPTH)
         self.stacker = None
         if self.cfg.fusion == "stacker":
             from shopfusion.training.stacker import Stacker
 
-            meta = json.loads((bundle / "fusion" / "fusion.json").read_text())
             self.stacker = Stacker.load(bundle / "fusion" / "stacker.txt", meta["stacker_depth"])
             self.stacker.predict_threads = 1  # a few hundred rows: thread start-up costs more
         counts = self.items["train_count"].to_numpy()
-        self.cold_items = counts == 0
         self.item_feats = stacker_item_features(counts, self.items["age_days"].to_numpy())
         self.category = self.items["category_path"].astype(str).to_numpy(dtype=str)  # for np.char
         self.price = self.items["price"].astype(float).to_numpy()
         text = bundle / "item_text.npy"
         self.item_text = np.load(text) if text.exists() else None
+        self.cold_positions = np.flatnonzero(counts == 0)
+        self._index_catalog()
         bought = pd.read_parquet(bundle / "purchases.parquet")
         self.purchased = {u: set(self.item_index.get_indexer(g)) for u, g in
                           bought.groupby("user_id")["item_id"]}
         self._search = None
         self.batcher = MicroBatcher(self.fused_scores_batch, cfg.max_batch, cfg.max_batch_wait_ms / 1000)
         self._warm_up()
+
+    def _index_catalog(self) -> None:
+        """Item statistics for every factored model, the text vectors of never-interacted items
+        (cold slots), and HNSW indexes where the catalog is large enough for them to pay."""
+        from shopfusion.training.models.base import Factored
+        from shopfusion.training.views import ItemVectors
+
+        text = self.models.get("text")
+        self.text_vectors = (text.vectors if text is not None else
+                             ItemVectors(self.item_text) if self.item_text is not None else None)
+        self.cold_text = (ItemVectors(self.text_vectors.vectors[self.cold_positions])
+                          if self.text_vectors is not None and len(self.cold_positions) else None)
+        every = [m.vectors for m in self.models.values() if isinstance(m, Factored)]
+        every += [v for v in (self.text_vectors, self.cold_text) if v is not None and v not in every]
+        ann = self.cfg.ann
+        for vectors in every:
+            if len(vectors.vectors) >= ann["min_items"]:
+                vectors.build_index(ann["m"], ann["ef_construction"], ann["ef_search"])
 
     @property
     def version(self) -> str:
@@ -97,8 +126,13 @@ class Engine:
         """item -> (category_path, brand): what the real-time push refreshes favourites from."""
         return dict(zip(self.item_index, zip(self.category, self.items["brand"].astype(str))))
 
+    @cached_property
+    def popularity_order(self) -> np.ndarray:
+        """Every item, most popular first: fills an answer when the candidates run out."""
+        return self.models[FALLBACK].view(np.array([-1]), [], len(self.item_index)).top[0]
+
     def _warm_up(self) -> None:
-        """First calls build caches (two-tower item matrix, torch kernels): pay them at load."""
+        """First calls build caches (item statistics, torch kernels): pay them at load."""
         self.recommend("warm-up-user", [self.item_index[0]], k=1)
 
     # --- indices ---------------------------------------------------------------------------
@@ -113,58 +147,69 @@ class Engine:
         return int(pos)
 
     # --- recommend -------------------------------------------------------------------------
-    def model_scores(self, user_ids: list[str], histories: list[np.ndarray]
-                     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-        """Each model's (users, n_items) scores; a model that fails or overruns its budget
-        (per call, whatever the batch size) is dropped for these requests with the reason."""
+    def model_views(self, user_ids: list[str], histories: list[np.ndarray], depth: int
+                    ) -> tuple[dict, dict[str, str]]:
+        """Each model's view of these users (training/views.py); a model that fails or
+        overruns its budget (per call, whatever the batch size) is dropped for these requests
+        with the reason."""
         users = self.user_index.get_indexer(user_ids)
-        scores, dropped = {}, {}
+        views, dropped = {}, {}
         for name, model in self.models.items():
             t0 = time.perf_counter()
             try:
-                s = model.score(users, histories)
+                view = model.view(users, histories, depth)
             except Exception as exc:  # any model failure degrades the answer, never fails it
                 dropped[name] = f"error: {type(exc).__name__}: {exc}"
                 continue
             ms = (time.perf_counter() - t0) * 1000
             if ms > self.cfg.model_budget_ms and name != FALLBACK:
                 dropped[name] = f"over budget: {ms:.0f} ms > {self.cfg.model_budget_ms:.0f} ms"
-            elif not np.isfinite(s).all():
+            elif not all(np.isfinite(a).all() for a in (view.mean, view.std, view.query)
+                         if a is not None):
                 dropped[name] = "non-finite scores"
             else:
-                scores[name] = s
-        return scores, dropped
+                views[name] = view
+        return views, dropped
 
     def fused_scores(self, user_id: str, history: np.ndarray) -> Scored:
         return self.fused_scores_batch([(user_id, history)])[0]
 
     def fused_scores_batch(self, requests: list[tuple[str, np.ndarray]]) -> list[Scored]:
         """fused_scores for several (user, history) at once: the models score them together."""
-        out = [None] * len(requests)
+        depth = max(RANK_DEPTH, self.fusion_depth, self.stacker.depth if self.stacker else 0)
         warm = [i for i, (_, history) in enumerate(requests) if len(history)]
-        depth = max(RANK_DEPTH, self.stacker.depth if self.stacker else 0)
-        for i in set(range(len(requests))) - set(warm):  # cold start: nothing personal to go on
-            pop = self.models[FALLBACK].score(np.array([-1]), [requests[i][1]])
-            out[i] = Scored(pop[0], {FALLBACK: pop}, {FALLBACK: top_items(pop[0], depth)}, {})
+        out = [None] * len(requests)
+        if len(warm) < len(requests):  # cold start: nothing personal to go on
+            pop = self.models[FALLBACK].view(np.array([-1]), [], depth)
+            for i in set(range(len(requests))) - set(warm):
+                out[i] = Scored(pop.top[0], pop.z(pop.top)[0], {FALLBACK: pop.top[0]}, {})
         if not warm:
             return out
         histories = [requests[i][1] for i in warm]
-        scores, dropped = self.model_scores([requests[i][0] for i in warm], histories)
-        tops = {name: top_items(s, depth) for name, s in scores.items()}
-        if not scores:
-            fused = np.zeros((len(warm), len(self.item_index)), np.float32)
-        elif self.stacker is not None and not dropped:
-            hist_len = np.array([len(h) for h in histories], np.float32)
-            fused = self.stacker.score(scores, self.item_feats, hist_len, tops)
+        views, dropped = self.model_views([requests[i][0] for i in warm], histories, depth)
+        if self.stacker is not None and views and not dropped:
+            cand = candidates(views, self.stacker.depth)
+            fused = self.stacker.score(cand, self.item_feats,
+                                       np.array([len(h) for h in histories], np.float32))
         else:
-            weights = {n: w for n, w in self.weights.items() if n in scores}
+            weights = {n: w for n, w in self.weights.items() if n in views}
             if not any(weights.values()):  # every weighted model dropped: fall back to what is left
-                weights = {n: 1.0 for n in scores}
-            fused = weighted(scores, weights)
+                weights = {n: 1.0 for n in views}
+            cand = candidates(views, self.fusion_depth)
+            fused = weighted(cand, weights)
+        cold = self._best_cold(views.get("text"), len(warm))
         for row, i in enumerate(warm):
-            out[i] = Scored(fused[row], {n: s[row: row + 1] for n, s in scores.items()},
-                            {n: t[row] for n, t in tops.items()}, dropped)
+            ok = cand.valid[row]
+            out[i] = Scored(cand.items[row][ok], fused[row][ok], {n: v.top[row] for n, v in views.items()},
+                            dropped, cold[row])
         return out
+
+    def _best_cold(self, text, n_users: int) -> np.ndarray:
+        """(users, <=COLD_DEPTH) never-interacted items closest to each text profile."""
+        if text is None or self.cold_text is None or not self.cfg.cold_item_slots:
+            return np.zeros((n_users, 0), np.int64)
+        found = self.cold_text.search(text.query, COLD_DEPTH)
+        return np.where(found >= 0, self.cold_positions[np.maximum(found, 0)], -1)
 
     def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
                   exclude_purchased: bool = True, exclude: list[str] = (),
@@ -174,52 +219,54 @@ class Engine:
         history = self.known_items(history_ids)
         request = (user_id, history)
         scored = score(request) if score else self.fused_scores(*request)
-        fused = scored.fused.astype(np.float64)  # a copy: the bans below must not touch model output
-        banned = set(self.known_items(exclude))
+        banned = set(self.known_items(exclude).tolist())
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())
-        if banned:
-            fused[list(banned)] = -np.inf
-        top = self._top_with_cold_slots(fused, scored.scores, k)
+        top, scores = self._top(scored, banned, k)
         ranks = {n: _ranks_in(best[:RANK_DEPTH], top) for n, best in scored.tops.items()}
         return Ranking(
-            items=list(self.item_index[top]), scores=[float(fused[i]) for i in top],
+            items=list(self.item_index[top]), scores=scores,
             contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
-            models=list(scored.scores), dropped=scored.dropped, cold_start=len(history) == 0,
+            models=list(scored.tops), dropped=scored.dropped, cold_start=len(history) == 0,
             based_on=list(self.item_index[history[-5:]][::-1]))
 
-    def _top_with_cold_slots(self, fused: np.ndarray, scores: dict, k: int) -> np.ndarray:
-        """Top-k of the fusion, with up to `cold_item_slots` of the last places given to the
-        best never-interacted items by the text model (fusion alone never surfaces them)."""
-        top = _top_k(fused, k)
-        slots = min(self.cfg.cold_item_slots, k)
-        text = scores.get("text")
-        if not slots or text is None or not self.cold_items.any():
-            return top
-        cold = np.where(self.cold_items & np.isfinite(fused), text[0], -np.inf)
-        shown = set(top)
-        picks = [i for i in _top_k(cold, slots) if i not in shown]
-        if not picks:
-            return top
-        return np.concatenate([top[: k - len(picks)], picks])
+    def _top(self, scored: Scored, banned: set, k: int) -> tuple[np.ndarray, list[float]]:
+        """The k best unbanned candidates, with up to `cold_item_slots` of the last places given
+        to the best never-interacted items by text (fusion alone never surfaces them), then
+        the most popular items if the candidates run out. Items placed by these two rules carry
+        the lowest fused score shown."""
+        keep = ~np.isin(scored.items, list(banned))
+        order = np.argsort(-scored.fused[keep], kind="stable")[:k]
+        top, scores = scored.items[keep][order].tolist(), scored.fused[keep][order].tolist()
+        cold = [i for i in scored.cold.tolist() if i >= 0 and i not in banned and i not in top]
+        picks = cold[: min(self.cfg.cold_item_slots, k)]
+        top = top[: k - len(picks)] + picks
+        if len(top) < k:
+            shown = banned | set(top)
+            popular = self.popularity_order[: k + len(shown)].tolist()
+            top += [i for i in popular if i not in shown][: k - len(top)]
+        floor = min(scores[: k - len(picks)], default=0.0)
+        return np.array(top, np.int64), (scores[: k - len(picks)] + [floor] * k)[: len(top)]
 
     # --- similar ---------------------------------------------------------------------------
     def similar(self, item_id: str, k: int = 10) -> tuple[list[str], list[float]]:
         """Items bought/viewed around this one (item-kNN), blended with text similarity; an item
         with no interactions yet is still reachable through its text."""
         pos = self.item_position(item_id)
-        parts = []
+        views, weights = {}, {}
         if "itemknn" in self.models:
-            parts.append((1 - self.cfg.similar_text_weight,
-                          self.models["itemknn"].score(np.array([-1]), [np.array([pos])])))
-        if self.item_text is not None:
-            parts.append((self.cfg.similar_text_weight, (self.item_text[pos] @ self.item_text.T)[None]))
-        if not parts:
+            views["itemknn"] = self.models["itemknn"].view(np.array([-1]), [np.array([pos])], RANK_DEPTH)
+            weights["itemknn"] = 1 - self.cfg.similar_text_weight
+        if self.text_vectors is not None:
+            views["text"] = self.text_vectors.view(self.text_vectors.vectors[pos][None], RANK_DEPTH)
+            weights["text"] = self.cfg.similar_text_weight
+        if not views:
             raise UnknownItem(f"{item_id}: no similarity model in this bundle")
-        fused = sum(w * zscore(s) for w, s in parts)[0].astype(np.float64)
-        fused[pos] = -np.inf
-        top = _top_k(fused, k)
-        return list(self.item_index[top]), [float(fused[i]) for i in top]
+        cand = candidates(views, RANK_DEPTH)
+        fused = np.where(cand.items == pos, -np.inf, weighted(cand, weights))[0]
+        order = np.argsort(-fused, kind="stable")[:k]
+        order = order[np.isfinite(fused[order])]
+        return list(self.item_index[cand.items[0][order]]), fused[order].tolist()
 
     # --- search ----------------------------------------------------------------------------
     @property

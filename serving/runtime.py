@@ -113,7 +113,8 @@ class Runtime:
         history, problem = self.recent_items(user_id)
         if not history:
             return None, problem
-        fused = self.engine.fused_scores(user_id, self.engine.known_items(history)).fused
+        engine = self.engine
+        fused = engine.fused_scores(user_id, engine.known_items(history)).dense(len(engine.item_index))
         return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
 
     def accept_feedback(self, events: list[dict]) -> dict:

@@ -71,11 +71,13 @@ class FeedbackResult(BaseModel):
                  threads=PARAMS.serve.threads)
 class ShopFusion:
     def __init__(self) -> None:
+        import faiss
         import torch
 
         from shopfusion.serving.runtime import Runtime
 
         torch.set_num_threads(1)  # one call = one core; concurrency comes from requests
+        faiss.omp_set_num_threads(1)
         self.runtime = Runtime(PARAMS, ROOT)
 
     @bentoml.api(route="/recommend")

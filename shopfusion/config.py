@@ -155,6 +155,9 @@ class ServeConfig:
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
     max_batch_wait_ms: float = 2.0  # the longest a request waits for others announced to come
     max_k: int = 100
+    # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below
+    ann: dict = field(default_factory=lambda: {"min_items": 20000, "m": 32, "ef_construction": 80,
+                                               "ef_search": 128})
     search_bm25_weight: float = 0.5
     search_personal_weight: float = 0.3  # how much the user's fused score moves search results
     similar_text_weight: float = 0.5  # similar = (1-w) co-occurrence + w text similarity

@@ -15,7 +15,16 @@ import numpy as np
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
-from shopfusion.training.fusion import rank_fusion, top_items, tune_weights, weighted
+from shopfusion.training.fusion import (
+    Candidates,
+    candidate_target_ranks,
+    candidates,
+    dense,
+    rank_fusion,
+    top_items,
+    tune_weights,
+    weighted,
+)
 from shopfusion.training.metrics import ndcg_per_user, next_item_metrics, sampled_ranks, target_ranks
 from shopfusion.training.models.base import Recommender
 from shopfusion.training.stacker import Stacker
@@ -42,16 +51,27 @@ def usable_models(data: Dataset, cfg: TrainConfig) -> list[str]:
     return [n for n in cfg.models if n != "text" or data.item_text is not None]
 
 
-def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig
-                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    scores, seconds = {}, {}
+@dataclass
+class Scored:
+    """Each model's full score matrix (single-model metrics) and its view (what fusion reads,
+    as in serving), and its fit time."""
+
+    scores: dict[str, np.ndarray]
+    views: dict
+    fit_seconds: dict[str, float]
+
+
+def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig) -> Scored:
+    out = Scored({}, {}, {})
+    depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
     for name in names:
         model = build_model(name, cfg)
         t0 = time.perf_counter()
         model.fit(split.train, data)
-        seconds[name] = time.perf_counter() - t0
-        scores[name] = model.score(split.users, split.history)
-    return scores, seconds
+        out.fit_seconds[name] = time.perf_counter() - t0
+        out.scores[name] = model.score(split.users, split.history)
+        out.views[name] = model.view(split.users, split.history, depth)
+    return out
 
 
 def ndcg_at_10(scores: np.ndarray, targets: np.ndarray) -> float:
@@ -128,36 +148,43 @@ class Fusion:
     stacker: Stacker
     valid_ndcg: dict[str, float]
 
-    def apply(self, scores: dict[str, np.ndarray], split: Split, data: Dataset,
-              depth: int) -> dict[str, np.ndarray]:
+    def apply(self, views: dict, split: Split, data: Dataset, depth: int) -> dict[str, np.ndarray]:
+        """Each method's (users, n_items) scores: -inf outside its candidates."""
+        n = data.interactions.n_items
+        cand, stacked = candidates(views, depth), candidates(views, self.stacker.depth)
         return {
-            "weighted": weighted(scores, self.weights),
-            "rrf": rank_fusion(scores, "rrf", depth),
-            "borda": rank_fusion(scores, "borda", depth),
-            "stacker": self.stacker.score(scores, *stacker_inputs(split, data)),
+            "weighted": dense(cand, weighted(cand, self.weights), n),
+            "rrf": dense(cand, rank_fusion(cand, "rrf"), n),
+            "borda": dense(cand, rank_fusion(cand, "borda"), n),
+            "stacker": dense(stacked, self.stacker.score(stacked, *stacker_inputs(split, data)), n),
         }
 
 
 def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fusion:
     """Fit models before each validation window, score it, tune weights and train the stacker
     on all of them together. Never reads the test window."""
-    windows = []
+    stacker = Stacker(seed=cfg.seed, **cfg.stacker)
+    pooled, windows, ranks = [], [], {}
     for valid in validation_splits(data, cfg):
-        scores, _ = fit_and_score(usable_models(data, cfg), valid, data, cfg)
-        windows.append((scores, valid.targets, *stacker_inputs(valid, data)))
-    scores = {n: np.concatenate([w[0][n] for w in windows]) for n in windows[0][0]}
-    targets = np.concatenate([w[1] for w in windows])
-    weights = tune_weights(scores, lambda s: ndcg_at_10(s, targets))
-    stacker = Stacker(seed=cfg.seed, **cfg.stacker).fit_windows(windows)
-    return Fusion(weights, stacker, {n: ndcg_at_10(s, targets) for n, s in scores.items()})
+        scored = fit_and_score(usable_models(data, cfg), valid, data, cfg)
+        pooled.append(candidates(scored.views, cfg.fusion_depth))
+        windows.append((candidates(scored.views, stacker.depth), valid.targets, *stacker_inputs(valid, data)))
+        for name, s in scored.scores.items():
+            ranks.setdefault(name, []).append(target_ranks(s, valid.targets))
+    cand, targets = Candidates.concat(pooled), np.concatenate([w[1] for w in windows])
+    n_items = data.interactions.n_items
+    weights = tune_weights(cand, lambda fused: next_item_metrics(
+        candidate_target_ranks(cand, fused, targets, n_items), ks=(10,))["ndcg@10"])
+    return Fusion(weights, stacker.fit_windows(windows),
+                  {n: next_item_metrics(np.concatenate(r), ks=(10,))["ndcg@10"] for n, r in ranks.items()})
 
 
 def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fusion) -> dict:
     """Refit models before the test cut and read the test window once, for every model and
     every fusion method."""
     _, test = splits(data, cfg)
-    scores, fit_seconds = fit_and_score(usable_models(data, cfg), test, data, cfg)
-    fused = fusion.apply(scores, test, data, cfg.fusion_depth)
+    scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
+    scores, fused = scored.scores, fusion.apply(scored.views, test, data, cfg.fusion_depth)
     rng = np.random.default_rng(cfg.seed)
     slices = cold_slices(test)
     report = {
@@ -167,7 +194,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fusion) -> dict:
         "fusion": {n: metrics(s, test, cfg, rng, slices) for n, s in fused.items()},
         "weights": fusion.weights,
         "valid_ndcg@10": fusion.valid_ndcg,
-        "fit_seconds": fit_seconds,
+        "fit_seconds": scored.fit_seconds,
     }
     summary = report["summary"] = summarize(report)
     summary["fusion_gain_ci95"] = gain_interval(scores[summary["best_single"]], fused[summary["best_fusion"]],
@@ -189,7 +216,7 @@ def evaluate_leave_last_out(data: Dataset, cfg: TrainConfig) -> dict:
     """Single models under per-user leave-last-out, for comparison with published numbers.
     A report only: fusion, packaging and the gate use the temporal protocol."""
     llo = leave_last_out(data, cfg.max_len)
-    scores, _ = fit_and_score(usable_models(data, cfg), llo, data, cfg)
+    scores = fit_and_score(usable_models(data, cfg), llo, data, cfg).scores
     rng = np.random.default_rng(cfg.seed)
     return {n: metrics(s, llo, cfg, rng, {}) for n, s in scores.items()}
 

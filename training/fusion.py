@@ -1,12 +1,15 @@
-"""Score fusion: pure functions from per-model score matrices to one ranking.
+"""Score fusion over candidates: the union of every model's top list.
 
-The offline evaluation and the online service call the same functions. Every matrix is
-(users, items); higher is better.
+The offline evaluation and the online service call the same functions, on per-model views
+(training/views.py): each model's z-scores (statistics over the whole catalog) and top-list
+ranks at the candidates. Items outside every model's top list are not ranked; scattered into a
+full matrix (`dense`) they score -inf.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,61 +21,127 @@ def zscore(scores: np.ndarray) -> np.ndarray:
     return (scores - mean) / (std + 1e-9)
 
 
-def weighted(scores: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    out = None
-    for name, w in weights.items():
-        if w:
-            z = w * zscore(scores[name])
-            out = z if out is None else out + z
-    return out if out is not None else np.zeros_like(next(iter(scores.values())))
-
-
 def top_items(scores: np.ndarray, k: int) -> np.ndarray:
     """Each row's (or the vector's) k best positions, best first. torch.topk: over a 100k-item
-    catalog np.argpartition + argsort costs ~5x more, and serving ranks every model per call."""
+    catalog np.argpartition + argsort costs ~5x more."""
     import torch
 
     k = min(k, scores.shape[-1])
     return torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), k, dim=-1).indices.numpy()
 
 
-def with_ranks(top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of best items (best first) and their 0-based ranks."""
-    return top, np.broadcast_to(np.arange(top.shape[1]), top.shape)
+@dataclass
+class Candidates:
+    """Per user, the union of the models' top-`depth` items (-1 pads), and at each of them
+    every model's z-score and 0-based rank in its top list (`depth` when not in it)."""
+
+    items: np.ndarray  # (B, C)
+    z: dict[str, np.ndarray]  # model -> (B, C)
+    rank: dict[str, np.ndarray]  # model -> (B, C) float32
+    depth: int
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.items >= 0
+
+    def take(self, models) -> Candidates:
+        return Candidates(self.items, {n: self.z[n] for n in models},
+                          {n: self.rank[n] for n in models}, self.depth)
+
+    @staticmethod
+    def concat(parts: list[Candidates]) -> Candidates:
+        """Stack several batches of users (pads widen to the longest candidate list)."""
+        width = max(p.items.shape[1] for p in parts)
+
+        def stack(arrays, fill):
+            return np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=fill)
+                                   for a in arrays])
+
+        return Candidates(stack([p.items for p in parts], -1),
+                          {n: stack([p.z[n] for p in parts], 0.0) for n in parts[0].z},
+                          {n: stack([p.rank[n] for p in parts], parts[0].depth) for n in parts[0].rank},
+                          parts[0].depth)
 
 
-def top_ranks(scores: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's `depth` best items and their 0-based ranks."""
-    return with_ranks(top_items(scores, depth))
+def candidates(views: dict, depth: int) -> Candidates:
+    tops = {n: v.top[:, :depth] for n, v in views.items()}
+    items = _union(list(tops.values()))
+    return Candidates(items, {n: np.where(items >= 0, v.z(items), 0.0).astype(np.float32)
+                              for n, v in views.items()},
+                      {n: _ranks_in(t, items, depth) for n, t in tops.items()}, depth)
 
 
-def rank_fusion(scores: dict[str, np.ndarray], method: str, depth: int = 100, k: float = 60.0
-                ) -> np.ndarray:
+def _union(tops: list[np.ndarray]) -> np.ndarray:
+    rows = [r[r >= 0] for r in map(np.unique, np.concatenate(tops, axis=1))]
+    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def _ranks_in(top: np.ndarray, items: np.ndarray, depth: int) -> np.ndarray:
+    """0-based rank of each (B, C) item in its row of the (B, depth) top list, else depth."""
+    width = max(int(items.max(initial=0)), int(top.max(initial=0))) + 1
+    key = np.arange(len(top))[:, None] * width  # row-major keys: one sorted search for all rows
+    flat = np.where(top >= 0, top + key, -1).ravel()
+    order = np.argsort(flat, kind="stable")
+    found = np.clip(np.searchsorted(flat[order], (items + key).ravel()), 0, len(flat) - 1)
+    hit = (flat[order][found] == (items + key).ravel()) & (items.ravel() >= 0)
+    rank = np.where(hit, order[found] % max(top.shape[1], 1), depth)
+    return rank.reshape(items.shape).astype(np.float32)
+
+
+def dense(cand: Candidates, fused: np.ndarray, n_items: int) -> np.ndarray:
+    """(B, n_items): fused scores at the candidates, -inf elsewhere (offline metrics)."""
+    out = np.full((len(fused), n_items), -np.inf, np.float32)
+    rows = np.broadcast_to(np.arange(len(fused))[:, None], fused.shape)
+    ok = cand.valid
+    out[rows[ok], cand.items[ok]] = fused[ok]
+    return out
+
+
+def weighted(cand: Candidates, weights: dict[str, float]) -> np.ndarray:
+    """(B, C) sum of weight x z-score; pads -inf."""
+    out = np.zeros(cand.items.shape, np.float32)
+    for name, w in weights.items():
+        if w:
+            out += w * cand.z[name]
+    return np.where(cand.valid, out, -np.inf)
+
+
+def rank_fusion(cand: Candidates, method: str, k: float = 60.0) -> np.ndarray:
     """Reciprocal rank fusion ('rrf': sum of 1/(k + rank)) or Borda count ('borda': each model's
-    top list votes depth - rank points); items outside every list score 0."""
-    first = next(iter(scores.values()))
-    out = np.zeros_like(first, dtype=np.float64)
-    rows = np.arange(first.shape[0])[:, None]
-    for s in scores.values():
-        items, ranks = top_ranks(s, depth)
-        votes = 1.0 / (k + ranks + 1) if method == "rrf" else (depth - ranks).astype(np.float64)
-        np.add.at(out, (rows, items), votes)
-    return out.astype(np.float32)
+    top list votes depth - rank points); (B, C), pads -inf."""
+    out = np.zeros(cand.items.shape, np.float64)
+    for rank in cand.rank.values():
+        listed = rank < cand.depth
+        out += np.where(listed, 1.0 / (k + rank + 1) if method == "rrf" else cand.depth - rank, 0.0)
+    return np.where(cand.valid, out, -np.inf).astype(np.float32)
 
 
-def tune_weights(scores: dict[str, np.ndarray], objective, grid=(0.0, 0.25, 0.5, 1.0, 2.0),
-                 rounds: int = 2) -> dict[str, float]:
-    """Coordinate ascent on the validation objective (e.g. NDCG@10), one model at a time."""
-    names = list(scores)
-    z = {n: zscore(scores[n]) for n in names}
+def candidate_target_ranks(cand: Candidates, fused: np.ndarray, targets: np.ndarray,
+                           n_items: int) -> np.ndarray:
+    """target_ranks over the fused candidates: a target outside them ranks n_items."""
+    hit = cand.items == targets[:, None]
+    found = hit.any(1)
+    score = np.where(found, np.where(hit, fused, 0).sum(1), np.inf)
+    ranks = (fused > score[:, None]).sum(1) + ((fused == score[:, None]).sum(1) - 1)
+    return np.where(found, ranks, n_items)
+
+
+def tune_weights(cand: Candidates, objective, grid=(0.0, 0.25, 0.5, 1.0, 2.0), rounds: int = 2
+                 ) -> dict[str, float]:
+    """Coordinate ascent on the validation objective (e.g. NDCG@10 of weighted(cand, w)), one
+    model at a time."""
+    names = list(cand.z)
     weights = {n: 1.0 for n in names}
-    best = objective(sum(weights[n] * z[n] for n in names))
+    best = objective(weighted(cand, weights))
     for _, name in itertools.product(range(rounds), names):
         for w in grid:
             trial = {**weights, name: w}
             if not any(trial.values()):
                 continue
-            value = objective(sum(trial[n] * z[n] for n in names if trial[n]))
+            value = objective(weighted(cand, trial))
             if value > best + 1e-9:
                 best, weights = value, trial
     return weights

@@ -10,7 +10,7 @@ import numpy as np
 
 from shopfusion.progress import track
 from shopfusion.training.data import Dataset, Interactions
-from shopfusion.training.models.base import Recommender
+from shopfusion.training.models.base import Factored
 
 
 def pad_left(seqs: list[np.ndarray], length: int) -> np.ndarray:
@@ -66,7 +66,9 @@ def _batches(n: int, size: int, rng: np.random.Generator):
     return [order[i: i + size] for i in range(0, n, size)]
 
 
-def _score(module, fn, inputs: np.ndarray, batch: int = 1024) -> np.ndarray:
+def _run(module, fn, inputs: np.ndarray | None = None, batch: int = 1024) -> np.ndarray:
+    """fn(inputs) in eval mode on the local device, in batches, as float32 numpy (fn() when
+    there are no inputs)."""
     import torch
 
     from shopfusion.training.device import device
@@ -75,14 +77,14 @@ def _score(module, fn, inputs: np.ndarray, batch: int = 1024) -> np.ndarray:
     if module.training or next(module.parameters()).device != dev:
         module.to(dev).eval()  # once: walking the module tree costs ~1 ms per serving call
     with torch.no_grad():
+        if inputs is None:
+            return fn().float().cpu().numpy()
         parts = [fn(torch.as_tensor(inputs[i: i + batch], device=dev)).float().cpu().numpy()
                  for i in range(0, len(inputs), batch)]
-    # no copies for a serving batch (one part, already float32): (8, 100k) each is a pass
-    # over memory per model
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-class SASRecRecommender(Recommender):
+class SASRecRecommender(Factored):
     name = "sasrec"
 
     def __init__(self, dim=64, max_len=50, blocks=2, heads=2, dropout=0.2, epochs=20,
@@ -92,6 +94,7 @@ class SASRecRecommender(Recommender):
         self.module, self.losses = None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:
+        self._vectors = None  # item statistics of an earlier fit
         import torch
 
         from shopfusion.training.models.sasrec import SASRec, SASRecConfig
@@ -104,11 +107,14 @@ class SASRecRecommender(Recommender):
             self.module, lambda rng: ((seqs[b],) for b in _batches(len(seqs), self.batch_size, rng)),
             self.epochs, self.lr, self.seed, self.name)
 
-    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
-        return _score(self.module, self.module.score, pad_left(history, self.hp["max_len"]))
+    def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        return _run(self.module, self.module.query, pad_left(history, self.hp["max_len"]))
+
+    def item_matrix(self) -> np.ndarray:
+        return _run(self.module, lambda: self.module.item_emb.weight[1:])
 
 
-class MFRecommender(Recommender):
+class MFRecommender(Factored):
     name = "mf"
 
     def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0):
@@ -117,6 +123,7 @@ class MFRecommender(Recommender):
         self.module, self.known, self.losses = None, None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:
+        self._vectors = None  # item statistics of an earlier fit
         import torch
 
         from shopfusion.training.models.mf import MF, MFConfig
@@ -131,15 +138,18 @@ class MFRecommender(Recommender):
                 yield users[b], items[b], rng.integers(0, train.n_items, len(b))
         self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
 
-    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
-        known = (users >= 0) & self.known[np.maximum(users, 0)]  # -1: unknown to the model
-        scores = _score(self.module, self.module.score, np.maximum(users, 0))
-        bias = self.module.item_bias.weight.detach().cpu().numpy().ravel()
-        scores[~known] = bias  # a user unseen in training gets the item prior only
-        return scores
+    def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        """[user vector, 1] against [item vector, item bias]; a user unseen in training (or -1)
+        gets a zero vector: the item prior only."""
+        known = (users >= 0) & self.known[np.maximum(users, 0)]
+        user = _run(self.module, self.module.user, np.maximum(users, 0)) * known[:, None]
+        return np.hstack([user, np.ones((len(users), 1), np.float32)])
+
+    def item_matrix(self) -> np.ndarray:
+        return _run(self.module, self.module.item_table)
 
 
-class TwoTowerRecommender(Recommender):
+class TwoTowerRecommender(Factored):
     name = "two_tower"
 
     def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0):
@@ -148,6 +158,7 @@ class TwoTowerRecommender(Recommender):
         self.module, self.losses = None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:
+        self._vectors = None  # item statistics of an earlier fit
         import torch
 
         from shopfusion.training.models.two_tower import TwoTower, TwoTowerConfig
@@ -171,8 +182,11 @@ class TwoTowerRecommender(Recommender):
                 yield hist_a[b], target_a[b], log_q
         self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
 
-    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
-        return _score(self.module, self.module.score, pad_left(history, self.max_len))
+    def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        return _run(self.module, self.module.users, pad_left(history, self.max_len))
+
+    def item_matrix(self) -> np.ndarray:
+        return _run(self.module, self.module.item_matrix)
 
 
 def item_side_features(data: Dataset) -> dict:

@@ -8,39 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from shopfusion.training.fusion import top_ranks, with_ranks, zscore
+from shopfusion.training.fusion import Candidates
 
 
-def candidates(tops: list[np.ndarray]) -> np.ndarray:
-    """(users, C) union of every model's top items (`top_ranks` rows), padded with -1."""
-    rows = [np.unique(r) for r in np.concatenate(tops, axis=1)]
-    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
-def inputs(scores: dict[str, np.ndarray], item_feats: np.ndarray, history_len: np.ndarray,
-           depth: int, tops: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The candidates, and per (user, candidate) each model's z-score and top-list rank, item
-    features, history length: shape (users * C, F). Each model's top list is ranked once;
-    `tops` (each model's best items, best first, at least `depth` deep) when already known."""
-    if tops is None:
-        tops = {name: top_ranks(s, depth) for name, s in scores.items()}
-    else:
-        tops = {name: with_ranks(t[:, :depth]) for name, t in tops.items()}
-    cand = candidates([items for items, _ in tops.values()])
-    safe = np.maximum(cand, 0)
+def inputs(cand: Candidates, item_feats: np.ndarray, history_len: np.ndarray) -> np.ndarray:
+    """Per (user, candidate): each model's z-score and top-list rank, item features, history
+    length; shape (users * C, F)."""
+    safe = np.maximum(cand.items, 0)
     cols = []
-    for name, s in scores.items():
-        cols.append(np.take_along_axis(zscore(s), safe, 1))
-        items, ranks = tops[name]
-        rank_of = np.full(s.shape, depth, dtype=np.float32)
-        np.put_along_axis(rank_of, items, ranks.astype(np.float32), 1)
-        cols.append(np.take_along_axis(rank_of, safe, 1))
+    for name in cand.z:
+        cols += [cand.z[name], cand.rank[name]]
     cols += [item_feats[safe][..., j] for j in range(item_feats.shape[1])]
-    cols.append(np.broadcast_to(history_len[:, None], cand.shape).astype(np.float32))
-    return cand, np.stack(cols, axis=-1).reshape(-1, len(cols))
+    cols.append(np.broadcast_to(history_len[:, None], safe.shape).astype(np.float32))
+    return np.stack(cols, axis=-1).reshape(-1, len(cols))
 
 
 class Stacker:
@@ -53,22 +33,21 @@ class Stacker:
         self.model = None
         self.predict_threads = 0  # LightGBM's default (all cores); serving sets 1 per request
 
-    def fit(self, scores: dict[str, np.ndarray], targets: np.ndarray, item_feats: np.ndarray,
+    def fit(self, cand: Candidates, targets: np.ndarray, item_feats: np.ndarray,
             history_len: np.ndarray) -> Stacker:
-        return self.fit_windows([(scores, targets, item_feats, history_len)])
+        return self.fit_windows([(cand, targets, item_feats, history_len)])
 
     def fit_windows(self, windows: list[tuple]) -> Stacker:
-        """Train on several windows at once: (scores, targets, item_feats, history_len) each,
-        item features as of that window's cut."""
+        """Train on several windows at once: (candidates at this stacker's depth, targets,
+        item_feats, history_len) each, item features as of that window's cut."""
         import lightgbm as lgb
 
         xs, ys, groups = [], [], []
-        for scores, targets, item_feats, history_len in windows:
-            cand, x = inputs(scores, item_feats, history_len, self.depth)
-            valid = cand.ravel() >= 0
-            xs.append(x[valid])
-            ys.append((cand == targets[:, None]).astype(int).ravel()[valid])
-            groups.append((cand >= 0).sum(axis=1))
+        for cand, targets, item_feats, history_len in windows:
+            valid = cand.valid.ravel()
+            xs.append(inputs(cand, item_feats, history_len)[valid])
+            ys.append((cand.items == targets[:, None]).astype(int).ravel()[valid])
+            groups.append(cand.valid.sum(axis=1))
         self.model = lgb.LGBMRanker(**self.params).fit(np.concatenate(xs), np.concatenate(ys),
                                                        group=np.concatenate(groups))
         return self
@@ -84,15 +63,7 @@ class Stacker:
         stacker.model = lgb.Booster(model_file=str(path))
         return stacker
 
-    def score(self, scores: dict[str, np.ndarray], item_feats: np.ndarray,
-              history_len: np.ndarray, tops: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Full (users, items) matrix: stacker scores on candidates, -inf elsewhere."""
-        cand, x = inputs(scores, item_feats, history_len, self.depth, tops)
-        pred = self.model.predict(x, num_threads=self.predict_threads)
-        pred = pred.reshape(cand.shape)
-        first = next(iter(scores.values()))
-        out = np.full(first.shape, -np.inf, dtype=np.float32)
-        rows = np.repeat(np.arange(len(cand)), cand.shape[1]).reshape(cand.shape)
-        ok = cand >= 0
-        out[rows[ok], cand[ok]] = pred[ok]
-        return out
+    def score(self, cand: Candidates, item_feats: np.ndarray, history_len: np.ndarray) -> np.ndarray:
+        """(B, C) stacker scores at the candidates (built at `self.depth`); pads -inf."""
+        pred = self.model.predict(inputs(cand, item_feats, history_len), num_threads=self.predict_threads)
+        return np.where(cand.valid, pred.reshape(cand.items.shape), -np.inf).astype(np.float32)

@@ -74,7 +74,8 @@ def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     fusion.stacker.save(out / "stacker.txt")
     summary = {"weights": fusion.weights, "valid_ndcg@10": fusion.valid_ndcg,
-               "stacker_depth": fusion.stacker.depth, "data_version": data_version(paths)}
+               "stacker_depth": fusion.stacker.depth, "fusion_depth": cfg.fusion_depth,
+               "data_version": data_version(paths)}
     (out / "fusion.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -6,6 +6,7 @@ import pytest
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import load, next_item_split
+from shopfusion.training.evaluate import build_model
 
 # Small and quick: a couple of epochs is enough to beat popularity on the small shop.
 FAST = TrainConfig(
@@ -36,3 +37,16 @@ def dataset(small_shop):
 def split(dataset):
     ts = dataset.interactions.ts
     return next_item_split(dataset, "valid", np.quantile(ts, 0.8), np.inf, 20)
+
+
+MODELS = ["popularity", "itemknn", "mf", "two_tower", "sasrec", "text"]
+
+
+@pytest.fixture(scope="session")
+def fitted(dataset, split):
+    """Every model fit once on the small shop's training events."""
+    models = {}
+    for name in MODELS:
+        models[name] = build_model(name, FAST)
+        models[name].fit(split.train, dataset)
+    return models

@@ -2,14 +2,33 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from shopfusion.training.fusion import rank_fusion, top_ranks, tune_weights, weighted, zscore
+from shopfusion.training.fusion import (
+    candidate_target_ranks,
+    candidates,
+    dense,
+    rank_fusion,
+    top_items,
+    tune_weights,
+    weighted,
+    zscore,
+)
 from shopfusion.training.metrics import next_item_metrics, target_ranks
-from shopfusion.training.stacker import Stacker, candidates
+from shopfusion.training.stacker import Stacker
+from shopfusion.training.views import dense_view
 
 
 def ndcg(scores, targets):
     return next_item_metrics(target_ranks(scores, targets), ks=(10,))["ndcg@10"]
+
+
+def fused(scores, depth, fuse):
+    """(users, items) scores of `fuse(candidates)` over each matrix's top-`depth` lists."""
+    cand = candidates({n: dense_view(s, depth) for n, s in scores.items()}, depth)
+    return dense(cand, fuse(cand), next(iter(scores.values())).shape[1])
 
 
 def two_models(seed: int, knows_a: np.ndarray, knows_b: np.ndarray, signal: float):
@@ -38,35 +57,69 @@ def two_weak_views():
 
 def test_weighted_fusion_is_scale_free_and_beats_each_model(two_noisy_experts, two_weak_views):
     for scores, targets in (two_noisy_experts, two_weak_views):
-        fused = weighted(scores, {"a": 1.0, "b": 1.0})
-        np.testing.assert_allclose(fused, zscore(scores["a"]) + zscore(scores["b"]), rtol=1e-6)
-        assert ndcg(fused, targets) > 1.2 * max(ndcg(s, targets) for s in scores.values())
+        # every item a candidate: exactly the sum of z-scores over the catalog
+        everything = fused(scores, 300, lambda c: weighted(c, {"a": 1.0, "b": 1.0}))
+        np.testing.assert_allclose(everything, zscore(scores["a"]) + zscore(scores["b"]),
+                                   rtol=1e-5, atol=1e-5)
+        top50 = fused(scores, 50, lambda c: weighted(c, {"a": 1.0, "b": 1.0}))
+        assert ndcg(top50, targets) > 1.2 * max(ndcg(s, targets) for s in scores.values())
 
 
 @pytest.mark.parametrize("method", ["rrf", "borda"])
 def test_rank_fusion_beats_each_model(two_weak_views, method):
     scores, targets = two_weak_views
-    fused = rank_fusion(scores, method, depth=50)
-    assert ndcg(fused, targets) > 1.2 * max(ndcg(s, targets) for s in scores.values())
+    out = fused(scores, 50, lambda c: rank_fusion(c, method))
+    assert ndcg(out, targets) > 1.2 * max(ndcg(s, targets) for s in scores.values())
 
 
 def test_rank_fusion_counts_only_top_lists():
     scores = {"m": np.array([[3.0, 2.0, 1.0, 0.0]])}
-    np.testing.assert_allclose(rank_fusion(scores, "borda", depth=2), [[2.0, 1.0, 0.0, 0.0]])
-    np.testing.assert_allclose(rank_fusion(scores, "rrf", depth=2, k=1), [[1 / 2, 1 / 3, 0, 0]])
+    np.testing.assert_allclose(fused(scores, 2, lambda c: rank_fusion(c, "borda")),
+                               [[2.0, 1.0, -np.inf, -np.inf]])
+    np.testing.assert_allclose(fused(scores, 2, lambda c: rank_fusion(c, "rrf", k=1)),
+                               [[1 / 2, 1 / 3, -np.inf, -np.inf]])
 
 
-def test_top_ranks_are_sorted():
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(2, 30)),
+              elements=st.floats(-5, 5, width=32)),
+       arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(2, 30)),
+              elements=st.floats(-5, 5, width=32)),
+       st.integers(1, 12), st.data())
+def test_candidates_rank_every_item_of_every_top_list(a, b, depth, data):
+    b = np.resize(b, a.shape)
+    views = {"a": dense_view(a, depth), "b": dense_view(b, depth)}
+    cand = candidates(views, depth)
+    for row in range(a.shape[0]):
+        items = cand.items[row][cand.valid[row]]
+        tops = {n: views[n].top[row].tolist() for n in views}
+        assert set(items.tolist()) == set(tops["a"]) | set(tops["b"])
+        for n, top in tops.items():
+            want = [top.index(i) if i in top else depth for i in items]
+            assert cand.rank[n][row][cand.valid[row]].tolist() == want
+    targets = np.array([data.draw(st.integers(0, a.shape[1] - 1)) for _ in range(a.shape[0])])
+    scores = weighted(cand, {"a": 1.0, "b": 0.5})
+    np.testing.assert_array_equal(candidate_target_ranks(cand, scores, targets, a.shape[1]),
+                                  _ranks_or_missing(dense(cand, scores, a.shape[1]), targets))
+
+
+def _ranks_or_missing(full, targets):
+    """target_ranks, but n_items for a target outside the candidates (-inf)."""
+    ranks = target_ranks(full, targets)
+    return np.where(np.isneginf(full[np.arange(len(targets)), targets]), full.shape[1], ranks)
+
+
+def test_top_items_are_the_best_first():
     rng = np.random.default_rng(3)
     s = rng.random((5, 40))
-    items, ranks = top_ranks(s, 10)
-    np.testing.assert_array_equal(items, np.argsort(-s, axis=1)[:, :10])
+    np.testing.assert_array_equal(top_items(s, 10), np.argsort(-s, axis=1)[:, :10])
 
 
 def test_tuning_drops_a_useless_model(two_noisy_experts):
     scores, targets = two_noisy_experts
     scores = {**scores, "noise": np.random.default_rng(9).normal(size=scores["b"].shape)}
-    weights = tune_weights(scores, lambda s: ndcg(s, targets))
+    cand = candidates({n: dense_view(s, 50) for n, s in scores.items()}, 50)
+    weights = tune_weights(cand, lambda f: ndcg(dense(cand, f, 300), targets))
     assert weights["noise"] < min(weights["a"], weights["b"])
 
 
@@ -76,14 +129,16 @@ def test_stacker_learns_which_model_to_trust(two_noisy_experts):
     item_feats = np.zeros((scores["a"].shape[1], 1), np.float32)
     # a context feature (history length) tells which expert knows this user
     hist = (np.arange(len(targets)) < half).astype(np.float32)
-    train = slice(0, None, 2)
-    test = slice(1, None, 2)
-    stacker = Stacker(depth=30, n_estimators=100).fit(
-        {k: v[train] for k, v in scores.items()}, targets[train], item_feats, hist[train])
-    fused = stacker.score({k: v[test] for k, v in scores.items()}, item_feats, hist[test])
-    assert ndcg(fused, targets[test]) > max(ndcg(s[test], targets[test]) for s in scores.values())
-    cand = candidates([top_ranks(v[test], 30)[0] for v in scores.values()])
-    outside = np.ones(fused.shape, bool)
-    rows = np.repeat(np.arange(len(cand)), cand.shape[1]).reshape(cand.shape)
-    outside[rows[cand >= 0], cand[cand >= 0]] = False
-    assert np.isneginf(fused[outside]).all() and np.isfinite(fused[~outside]).all()
+
+    def cand(rows):
+        return candidates({k: dense_view(v[rows], 30) for k, v in scores.items()}, 30)
+
+    train, test = slice(0, None, 2), slice(1, None, 2)
+    stacker = Stacker(depth=30, n_estimators=100).fit(cand(train), targets[train], item_feats, hist[train])
+    test_cand = cand(test)
+    out = dense(test_cand, stacker.score(test_cand, item_feats, hist[test]), 300)
+    assert ndcg(out, targets[test]) > max(ndcg(s[test], targets[test]) for s in scores.values())
+    outside = np.ones(out.shape, bool)
+    rows = np.broadcast_to(np.arange(len(out))[:, None], test_cand.items.shape)
+    outside[rows[test_cand.valid], test_cand.items[test_cand.valid]] = False
+    assert np.isneginf(out[outside]).all() and np.isfinite(out[~outside]).all()

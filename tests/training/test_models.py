@@ -5,19 +5,7 @@ import pytest
 
 from shopfusion.training.evaluate import build_model
 from shopfusion.training.metrics import next_item_metrics, target_ranks
-from tests.training.conftest import FAST
-
-MODELS = ["popularity", "itemknn", "mf", "two_tower", "sasrec", "text"]
-
-
-@pytest.fixture(scope="module")
-def fitted(dataset, split):
-    models = {}
-    for name in MODELS:
-        model = build_model(name, FAST)
-        model.fit(split.train, dataset)
-        models[name] = model
-    return models
+from tests.training.conftest import FAST, MODELS
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -21,6 +21,12 @@ class Recommender(ABC):
     def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         """(len(users), n_items) float32 scores; `history` is each user's recent items."""
 
+    def view(self, users: np.ndarray, history: list[np.ndarray], depth: int):
+        """What fusion reads of the scores (training/views.py); by default from the full matrix."""
+        from shopfusion.training.views import dense_view
+
+        return dense_view(self.score(users, history), depth)
+
     def state(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
@@ -37,6 +43,34 @@ class Recommender(ABC):
         # scoring moves the module to the local device on first use
         vars(self).update(torch.load(path, map_location="cpu", weights_only=False))
         return self
+
+
+class Factored(Recommender):
+    """score = query . item vector. Fusion then gets exact score statistics and top lists
+    (HNSW for large catalogs) without the (users, n_items) matrix. Fit once per instance: the
+    item statistics are cached on first use."""
+
+    @abstractmethod
+    def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        """(len(users), D) float32."""
+
+    @abstractmethod
+    def item_matrix(self) -> np.ndarray:
+        """(n_items, D)."""
+
+    @property
+    def vectors(self):
+        if getattr(self, "_vectors", None) is None:
+            from shopfusion.training.views import ItemVectors
+
+            self._vectors = ItemVectors(self.item_matrix())
+        return self._vectors
+
+    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+        return self.queries(users, history) @ self.vectors.vectors.T
+
+    def view(self, users: np.ndarray, history: list[np.ndarray], depth: int):
+        return self.vectors.view(self.queries(users, history), depth)
 
 
 def history_matrix(history: list[np.ndarray], n_items: int, decay: float):

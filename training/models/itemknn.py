@@ -43,9 +43,17 @@ class ItemKNN(Recommender):
         norm = np.sqrt(np.asarray(co.sum(axis=1)).ravel() + 1.0)
         self.sim = _top_k(sparse.diags(1 / norm) @ co @ sparse.diags(1 / norm), self.neighbours)
 
+    def sparse_scores(self, history: list[np.ndarray]):
+        """(users, n_items) CSR: only items near the history score above zero."""
+        return (history_matrix(history, self.sim.shape[0], self.history_decay) @ self.sim).tocsr()
+
     def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
-        h = history_matrix(history, self.sim.shape[0], self.history_decay)
-        return np.asarray((h @ self.sim).todense(), dtype=np.float32)
+        return np.asarray(self.sparse_scores(history).todense(), dtype=np.float32)
+
+    def view(self, users: np.ndarray, history: list[np.ndarray], depth: int):
+        from shopfusion.training.views import sparse_view
+
+        return sparse_view(self.sparse_scores(history), depth)
 
 
 def _top_k(m, k: int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 
@@ -34,5 +35,5 @@ class MF(nn.Module):
         reg = self.user(users).pow(2).sum(-1) + self.item(pos).pow(2).sum(-1) + self.item(neg).pow(2).sum(-1)
         return -nn.functional.logsigmoid(diff).mean() + self.cfg.l2 * reg.mean()
 
-    def score(self, users: Tensor) -> Tensor:  # (B,) -> (B, n_items)
-        return self.user(users) @ self.item.weight.T + self.item_bias.weight.T
+    def item_table(self) -> Tensor:  # (n_items, D + 1): scored against [user vector, 1]
+        return torch.cat([self.item.weight, self.item_bias.weight], -1)

@@ -59,5 +59,5 @@ class SASRec(nn.Module):
         logits = self.logits(self(inputs)[mask])  # (n_targets, n_items)
         return nn.functional.cross_entropy(logits.float(), targets[mask] - 1)
 
-    def score(self, seq: Tensor) -> Tensor:  # (B, L) left-padded -> (B, n_items)
-        return self.logits(self(seq)[:, -1])
+    def query(self, seq: Tensor) -> Tensor:  # (B, L) left-padded -> (B, D): scored by logits()
+        return self(seq)[:, -1]

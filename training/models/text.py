@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from shopfusion.training.data import Dataset, Interactions
-from shopfusion.training.models.base import Recommender, history_matrix
+from shopfusion.training.models.base import Factored, history_matrix
 
 
-class TextRecommender(Recommender):
+class TextRecommender(Factored):
     name = "text"
 
     def __init__(self, history_decay: float = 0.7):
@@ -20,12 +20,15 @@ class TextRecommender(Recommender):
         self.emb = None
 
     def fit(self, train: Interactions, data: Dataset) -> None:
+        self._vectors = None  # item statistics of an earlier fit
         if data.item_text is None:
             raise ValueError("text model needs item text embeddings (data/features/item_text.parquet)")
         self.emb = data.item_text
 
-    def score(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
+    def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         profile = np.asarray(history_matrix(history, len(self.emb), self.history_decay) @ self.emb,
                              dtype=np.float32)  # float64 here would copy the catalog per call
-        profile /= np.linalg.norm(profile, axis=1, keepdims=True) + 1e-9
-        return profile @ self.emb.T
+        return profile / (np.linalg.norm(profile, axis=1, keepdims=True) + 1e-9)
+
+    def item_matrix(self) -> np.ndarray:
+        return self.emb

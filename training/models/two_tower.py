@@ -64,20 +64,5 @@ class TwoTower(nn.Module):
                                                       device=target.device), float("-inf"))
         return nn.functional.cross_entropy(logits, labels)
 
-    def item_matrix(self, device) -> Tensor:
-        """Every item's embedding, computed once per eval session: the item tower does not
-        depend on the user, and recomputing it per request dominates serving time."""
-        cached = getattr(self, "_item_matrix", None)
-        if self.training or cached is None or cached.device != torch.device(device):
-            cached = self.items(torch.arange(self.cfg.n_items, device=device))
-            if not self.training:
-                self._item_matrix = cached
-        return cached
-
-    def train(self, mode: bool = True):
-        if mode:
-            self._item_matrix = None  # weights are about to change
-        return super().train(mode)
-
-    def score(self, history: Tensor) -> Tensor:  # (B, L) -> (B, n_items)
-        return self.users(history) @ self.item_matrix(history.device).T
+    def item_matrix(self) -> Tensor:  # (n_items, D): the item tower over the whole catalog
+        return self.items(torch.arange(self.cfg.n_items, device=self.item_text.device))

@@ -1,0 +1,50 @@
+"""The engine's answers over candidates: full lists, bans kept, cold items reachable, and the
+HNSW path close to the exact one."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from shopfusion.config import ServeConfig
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def engine(served_project):
+    from shopfusion.serving.engine import Engine
+
+    return Engine(served_project / "models/export", ServeConfig(model_budget_ms=60_000))
+
+
+def test_a_long_list_is_full_and_keeps_every_ban(engine):
+    history = list(engine.item_index[:3])
+    for user, context in ((engine.user_index[0], history), ("never-seen", [])):
+        ranking = engine.recommend(user, context, k=100, exclude=context)
+        assert len(ranking.items) == len(set(ranking.items)) == 100
+        assert not set(ranking.items) & set(context)
+        assert all(np.isfinite(ranking.scores)) and len(ranking.scores) == 100
+
+
+def test_a_never_interacted_item_gets_the_last_slot(engine):
+    cold = set(engine.item_index[engine.cold_positions])
+    assert cold, "the test project should have items nobody interacted with"
+    ranking = engine.recommend(engine.user_index[1], list(engine.item_index[5:8]), k=10)
+    assert ranking.items[-1] in cold and not set(ranking.items[:-1]) & cold
+
+
+def test_hnsw_answers_are_close_to_exact_ones(engine, served_project):
+    from shopfusion.serving.engine import Engine
+
+    ann = {**ServeConfig().ann, "min_items": 1}  # every catalog is "large": HNSW everywhere
+    approx = Engine(served_project / "models/export",
+                    dataclasses.replace(ServeConfig(model_budget_ms=60_000), ann=ann))
+    assert all(m.vectors.index is not None for m in approx.models.values() if hasattr(m, "vectors"))
+    rng = np.random.default_rng(0)
+    overlap = []
+    for user in engine.user_index[:30]:
+        history = list(engine.item_index[rng.choice(len(engine.item_index), 5)])
+        want, got = (e.recommend(user, history, k=10).items for e in (engine, approx))
+        overlap.append(len(set(want) & set(got)) / 10)
+    assert np.mean(overlap) >= 0.8, overlap
