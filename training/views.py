@@ -104,6 +104,6 @@ class ItemVectors:
     def view(self, queries: np.ndarray, depth: int) -> View:
         q = np.ascontiguousarray(queries, dtype=np.float32)
         q64 = q.astype(np.float64)
-        var = np.einsum("bi,ij,bj->b", q64, self.cov, q64)
+        var = ((q64 @ self.cov) * q64).sum(1)  # BLAS; einsum over (B, D, D) is ~5x slower
         return View(q64 @ self.mean, np.sqrt(np.maximum(var, 0)), self.search(q, depth),
-                    lambda items: np.einsum("bd,bcd->bc", q, self.vectors[items]), q)
+                    lambda items: (self.vectors[items] @ q[:, :, None])[..., 0], q)
