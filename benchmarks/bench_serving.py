@@ -128,6 +128,36 @@ def freshness(url: str, users: list[str], items: list[str], rng: np.random.Gener
             "reflected_share": reflected / len(users)}
 
 
+def ann_quality(root: Path, users: list[str], depth: int = 100) -> dict:
+    """In process, on the packaged bundle: each HNSW top list's recall against exact search, and
+    the share of the served top-10 that exact search would also serve (users' newest items
+    as history)."""
+    from shopfusion.config import load_params
+    from shopfusion.serving.engine import Engine
+
+    events = pd.read_parquet(root / "data/validated/events.parquet", columns=["user_id", "item_id", "ts"])
+    events = events[events["user_id"].isin(users)].sort_values("ts")
+    history = events.groupby("user_id")["item_id"].apply(lambda s: list(s.astype(str))[-20:])
+    engine = Engine(root / "models/export", load_params(root / "params.yaml").serve)
+    indexed = {n: m.vectors for n, m in engine.models.items() if getattr(m, "vectors", None) is not None
+               and m.vectors.index is not None}
+    requests = [(u, engine.known_items(h)) for u, h in history.items()]
+    ids = engine.user_index.get_indexer([u for u, _ in requests])
+    out = {}
+    for name, vectors in indexed.items():
+        q = engine.models[name].queries(ids, [h for _, h in requests])
+        got, want = vectors.search(q, depth), vectors.search(q, depth, exact=True)
+        out[f"recall@{depth}_{name}"] = float(np.mean([len(set(g) & set(w)) / depth
+                                                       for g, w in zip(got, want)]))
+    served = [engine.recommend(u, h, k=10).items for u, h in history.items()]
+    for vectors in indexed.values():
+        vectors.index = None  # exact search from here on
+    exact = [engine.recommend(u, h, k=10).items for u, h in history.items()]
+    out["top10_same_as_exact"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(served, exact)]))
+    out["users"] = len(requests)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,7 +184,8 @@ def main() -> None:
     rec_bodies = [{"user_id": u, "k": 10} for u in picked]
     search_bodies = [{"query": q, "k": 10} for q in queries]
 
-    results, scratch = {}, Path(tempfile.mkdtemp(prefix="wrk-"))
+    results, scratch = {"ann": ann_quality(root, picked[:200])}, Path(tempfile.mkdtemp(prefix="wrk-"))
+    print(json.dumps(results["ann"]), flush=True)
     proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
     try:
         url = "http://127.0.0.1:3311"
@@ -192,7 +223,8 @@ def main() -> None:
            search_rps_ratio_vs_noop=results["search"]["rps"] / results["noop_search"]["rps"],
            feedback_to_recommend_p99_ms=results["freshness"]["p99_ms"],
            recommend_batching_speedup=results["recommend"]["rps"] / results["recommend_unbatched"]["rps"],
-           schemathesis_5xx=results["schemathesis"]["5xx"])
+           schemathesis_5xx=results["schemathesis"]["5xx"],
+           **{f"serving_ann_{k.replace('@', '_at_')}": v for k, v in results["ann"].items() if k != "users"})
 
 
 if __name__ == "__main__":
