@@ -18,7 +18,7 @@ import pandas as pd
 
 from shopfusion.config import ServeConfig
 from shopfusion.serving.batching import MicroBatcher
-from shopfusion.training.fusion import candidates, top_items, weighted
+from shopfusion.training.fusion import candidates, weighted
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
 RANK_DEPTH = 100  # a model "contributed" an item when the item is in its top RANK_DEPTH
@@ -275,8 +275,11 @@ class Engine:
             from shopfusion.features.text import encode
             from shopfusion.training.search import HybridSearch
 
-            emb = self.item_text if self.item_text is not None else np.zeros((len(self.items), 1), np.float32)
-            encoder = encode if self.item_text is not None else (lambda q: np.zeros((len(q), 1), np.float32))
+            def no_text(queries):  # a bundle without item text: BM25 alone ranks
+                return np.zeros((len(queries), 1), np.float32)
+
+            emb, encoder = ((self.text_vectors, encode) if self.text_vectors is not None else
+                            (no_text(self.items), no_text))
             self._search = HybridSearch(self.items["title"].astype(str),
                                         self.items["description"].astype(str), emb, encoder,
                                         self.cfg.search_bm25_weight)
@@ -285,24 +288,30 @@ class Engine:
     def search(self, query: str, k: int = 10, personal: np.ndarray | None = None,
                category: str | None = None, min_price: float | None = None,
                max_price: float | None = None) -> tuple[list[str], list[float]]:
-        scores = self.search_index.scores([query], personal[None] if personal is not None else None,
-                                          self.cfg.search_personal_weight)[0].astype(np.float64)
-        keep = np.ones(len(scores), bool)
+        """Hybrid search over the best items of each signal; when filters leave fewer than k
+        of those, over the whole catalog (a narrow filter must still find its matches)."""
+        pw = self.cfg.search_personal_weight
+        items, scores = self.search_index.candidates(query, max(RANK_DEPTH, k), personal, pw)
+        keep = self._passes(items, category, min_price, max_price)
+        if keep.sum() < k and not keep.all():
+            scores = self.search_index.scores([query], personal[None] if personal is not None else None,
+                                              pw)[0]
+            items = np.arange(len(scores))
+            keep = self._passes(items, category, min_price, max_price)
+        items, scores = items[keep], scores[keep].astype(np.float64)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return list(self.item_index[items[order]]), scores[order].tolist()
+
+    def _passes(self, items: np.ndarray, category: str | None, min_price: float | None,
+                max_price: float | None) -> np.ndarray:
+        keep = np.ones(len(items), bool)
         if category:
-            keep &= np.char.startswith(self.category, category)
+            keep &= np.char.startswith(self.category[items], category)
         if min_price is not None:
-            keep &= self.price >= min_price
+            keep &= self.price[items] >= min_price
         if max_price is not None:
-            keep &= self.price <= max_price
-        scores[~keep] = -np.inf
-        top = _top_k(scores, k)
-        return list(self.item_index[top]), [float(scores[i]) for i in top]
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """The k best positions, best first; -inf (banned, filtered out) never counts."""
-    top = top_items(scores, k)
-    return top[np.isfinite(scores[top])]
+            keep &= self.price[items] <= max_price
+        return keep
 
 
 def _ranks_in(best: np.ndarray, items: np.ndarray) -> list[int]:

@@ -1,8 +1,9 @@
 """Product search: BM25 (bm25s) and MiniLM embeddings, fused (hybrid), optionally personalised.
 
 BM25 finds exact words (brands, model names); embeddings find meaning ("cosy lamp" ~ "warm
-light"). Both score the whole catalog; the fusion is the same z-score weighting used for
-recommendations.
+light"). The fusion is the same z-score weighting used for recommendations: over the whole
+catalog (`scores`, offline), or over the union of each signal's best items (`candidates`, the
+service: the embedding side then reads an HNSW index, not the whole item matrix).
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from shopfusion.training.fusion import zscore
+from shopfusion.training.fusion import candidates, weighted, zscore
+from shopfusion.training.views import ItemVectors, dense_view
 
 
 class HybridSearch:
-    def __init__(self, titles: pd.Series, descriptions: pd.Series, item_emb: np.ndarray,
+    def __init__(self, titles: pd.Series, descriptions: pd.Series, item_emb: np.ndarray | ItemVectors,
                  encode: Callable[[list[str]], np.ndarray], bm25_weight: float = 0.5):
         import bm25s
 
         self.encode = encode  # query text -> unit vectors in the item embedding space
-        self.item_emb = item_emb
+        # an ItemVectors is shared with the recommender's text model (and its HNSW index)
+        self.vectors = item_emb if isinstance(item_emb, ItemVectors) else ItemVectors(item_emb)
         self.bm25_weight = bm25_weight
         corpus = (titles.fillna("") + " " + descriptions.fillna("")).tolist()
         self.bm25 = bm25s.BM25()
@@ -31,12 +34,12 @@ class HybridSearch:
         import bm25s
 
         tokens = bm25s.tokenize(queries, stopwords="en", return_ids=False, show_progress=False)
-        n_docs = self.item_emb.shape[0]  # a query of only stopwords has no tokens: no BM25 signal
+        n_docs = len(self.vectors.vectors)  # a query of only stopwords has no tokens: no BM25 signal
         return np.stack([self.bm25.get_scores(t) if len(t) else np.zeros(n_docs) for t in tokens]
                         ).astype(np.float32)
 
     def embedding_scores(self, queries: list[str]) -> np.ndarray:
-        return (self.encode(queries) @ self.item_emb.T).astype(np.float32)
+        return (self.encode(queries) @ self.vectors.vectors.T).astype(np.float32)
 
     def scores(self, queries: list[str], personal: np.ndarray | None = None,
                personal_weight: float = 0.0) -> np.ndarray:
@@ -47,6 +50,21 @@ class HybridSearch:
         if personal is not None and personal_weight:
             fused = fused + personal_weight * zscore(personal)
         return fused
+
+
+    def candidates(self, query: str, depth: int, personal: np.ndarray | None = None,
+                   personal_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """`scores` for one query, only at the union of the best `depth` items by BM25, by
+        embeddings and by the personal scores: (items, fused scores)."""
+        w = self.bm25_weight
+        views = {"bm25": dense_view(self.bm25_scores([query]), depth),
+                 "embedding": self.vectors.view(self.encode([query]), depth)}
+        weights = {"bm25": w, "embedding": 1 - w}
+        if personal is not None and personal_weight:
+            views["personal"], weights["personal"] = dense_view(personal[None], depth), personal_weight
+        cand = candidates(views, depth)
+        ok = cand.valid[0]
+        return cand.items[0][ok], weighted(cand, weights)[0][ok]
 
 
 def judged_queries(judgments: pd.DataFrame) -> tuple[list[str], list[dict[str, float]]]:

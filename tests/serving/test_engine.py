@@ -48,3 +48,14 @@ def test_hnsw_answers_are_close_to_exact_ones(engine, served_project):
         want, got = (e.recommend(user, history, k=10).items for e in (engine, approx))
         overlap.append(len(set(want) & set(got)) / 10)
     assert np.mean(overlap) >= 0.8, overlap
+
+
+def test_search_keeps_filters_even_when_candidates_run_out(engine):
+    rare = engine.items["category_path"].value_counts().index[-1]
+    title = str(engine.items["title"].iloc[0])
+    items, scores = engine.search(title, k=5)
+    assert len(items) == 5 and scores == sorted(scores, reverse=True)
+    items, _ = engine.search(title, k=5, category=rare, max_price=float(engine.price.max()))
+    matching = engine.items.set_index("item_id").loc[items]
+    assert len(items) == min(5, (engine.category == rare).sum())
+    assert (matching["category_path"] == rare).all()

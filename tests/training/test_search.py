@@ -52,3 +52,17 @@ def test_personalisation_reorders_results(search, small_shop):
 def test_a_query_of_only_stopwords_still_ranks(search):
     scores = search.scores(["the and of"])  # no BM25 token left: embeddings alone rank
     assert scores.shape[0] == 1 and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("personal_item", [None, 7])
+def test_candidates_rank_like_the_whole_catalog(search, small_shop, personal_item):
+    personal = None
+    if personal_item is not None:
+        personal = np.zeros(len(small_shop.catalog), np.float32)
+        personal[personal_item] = 100.0
+    for query in small_shop.judgments["query"].drop_duplicates().head(20):
+        full = search.scores([query], None if personal is None else personal[None], 0.3)[0]
+        items, fused = search.candidates(query, 50, personal, 0.3)
+        np.testing.assert_allclose(fused, full[items], rtol=1e-4, atol=1e-4)
+        # the same ten best scores (the toy encoder ties many items: compare scores, not ids)
+        np.testing.assert_allclose(np.sort(fused)[-10:], np.sort(full)[-10:], rtol=1e-4, atol=1e-4)
