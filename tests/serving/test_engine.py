@@ -59,3 +59,21 @@ def test_search_keeps_filters_even_when_candidates_run_out(engine):
     matching = engine.items.set_index("item_id").loc[items]
     assert len(items) == min(5, (engine.category == rare).sum())
     assert (matching["category_path"] == rare).all()
+
+
+def test_a_failing_or_slow_model_is_dropped_and_the_answer_still_full(engine, monkeypatch):
+    user, history = engine.user_index[2], list(engine.item_index[10:14])
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(engine.models["sasrec"], "view", explode)
+    ranking = engine.recommend(user, history, k=10)
+    assert ranking.degraded and "model exploded" in ranking.dropped["sasrec"]
+    assert "sasrec" not in ranking.models and len(ranking.items) == 10  # weighted fusion of the rest
+    monkeypatch.undo()
+    # every model but popularity overruns a zero budget
+    monkeypatch.setattr(engine, "cfg", dataclasses.replace(engine.cfg, model_budget_ms=0.0))
+    ranking = engine.recommend(user, history, k=10)
+    assert ranking.models == ["popularity"] and len(ranking.items) == 10
+    assert set(ranking.dropped) == set(engine.models) - {"popularity"}
