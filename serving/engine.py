@@ -100,8 +100,8 @@ class Engine:
         self._warm_up()
 
     def _index_catalog(self) -> None:
-        """Item statistics for every factored model, the text vectors of never-interacted items
-        (cold slots), and HNSW indexes where the catalog is large enough for them to pay."""
+        """The text vectors of never-interacted items (cold slots), and HNSW indexes where the
+        catalog is large enough for them to pay (item statistics come with the warm-up)."""
         from shopfusion.training.models.base import Factored
         from shopfusion.training.views import ItemVectors
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -68,11 +69,16 @@ class ItemVectors:
 
     def __init__(self, vectors: np.ndarray):
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        v = self.vectors.astype(np.float64)
-        self.mean = v.mean(0)
-        centred = v - self.mean
-        self.cov = centred.T @ centred / len(v)
         self.index = None
+
+    @cached_property
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the rows (float64), on first use: a matrix that is only
+        searched (the cold-item index, offline search) never pays for them."""
+        v = self.vectors.astype(np.float64)
+        mean = v.mean(0)
+        centred = v - mean
+        return mean, centred.T @ centred / len(v)
 
     def build_index(self, m: int, ef_construction: int, ef_search: int) -> None:
         """HNSW over inner product, built on every core (searches keep the caller's thread
@@ -104,6 +110,7 @@ class ItemVectors:
     def view(self, queries: np.ndarray, depth: int) -> View:
         q = np.ascontiguousarray(queries, dtype=np.float32)
         q64 = q.astype(np.float64)
-        var = ((q64 @ self.cov) * q64).sum(1)  # BLAS; einsum over (B, D, D) is ~5x slower
-        return View(q64 @ self.mean, np.sqrt(np.maximum(var, 0)), self.search(q, depth),
+        mean, cov = self.moments
+        var = ((q64 @ cov) * q64).sum(1)  # BLAS; einsum over (B, D, D) is ~5x slower
+        return View(q64 @ mean, np.sqrt(np.maximum(var, 0)), self.search(q, depth),
                     lambda items: (self.vectors[items] @ q[:, :, None])[..., 0], q)
