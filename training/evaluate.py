@@ -52,7 +52,7 @@ def usable_models(data: Dataset, cfg: TrainConfig) -> list[str]:
 
 
 @dataclass
-class Scored:
+class Fitted:
     """Each model's full score matrix (single-model metrics) and its view (what fusion reads,
     as in serving), and its fit time."""
 
@@ -61,8 +61,8 @@ class Scored:
     fit_seconds: dict[str, float]
 
 
-def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig) -> Scored:
-    out = Scored({}, {}, {})
+def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig) -> Fitted:
+    out = Fitted({}, {}, {})
     depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
     for name in names:
         model = build_model(name, cfg)
@@ -74,8 +74,13 @@ def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfi
     return out
 
 
+def ndcg10(ranks: np.ndarray) -> float:
+    """NDCG@10 from each user's 0-based target rank."""
+    return float(ndcg_per_user(ranks, 10).mean())
+
+
 def ndcg_at_10(scores: np.ndarray, targets: np.ndarray) -> float:
-    return next_item_metrics(target_ranks(scores, targets), ks=(10,))["ndcg@10"]
+    return ndcg10(target_ranks(scores, targets))
 
 
 def item_age_days(cut: float, data: Dataset) -> np.ndarray:
@@ -104,7 +109,7 @@ def metrics(scores: np.ndarray, split: Split, cfg: TrainConfig, rng: np.random.G
         sampled, ks=(10,)).items() if k in ("hr@10", "ndcg@10")})
     for name, mask in slices.items():
         if mask.any():
-            out[f"{name}_ndcg@10"] = next_item_metrics(ranks[mask], ks=(10,))["ndcg@10"]
+            out[f"{name}_ndcg@10"] = ndcg10(ranks[mask])
             out[f"{name}_users"] = float(mask.sum())
     return out
 
@@ -173,10 +178,9 @@ def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fusion:
             ranks.setdefault(name, []).append(target_ranks(s, valid.targets))
     cand, targets = Candidates.concat(pooled), np.concatenate([w[1] for w in windows])
     n_items = data.interactions.n_items
-    weights = tune_weights(cand, lambda fused: next_item_metrics(
-        candidate_target_ranks(cand, fused, targets, n_items), ks=(10,))["ndcg@10"])
+    weights = tune_weights(cand, lambda fused: ndcg10(candidate_target_ranks(cand, fused, targets, n_items)))
     return Fusion(weights, stacker.fit_windows(windows),
-                  {n: next_item_metrics(np.concatenate(r), ks=(10,))["ndcg@10"] for n, r in ranks.items()})
+                  {n: ndcg10(np.concatenate(r)) for n, r in ranks.items()})
 
 
 def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fusion) -> dict:

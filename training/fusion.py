@@ -44,10 +44,6 @@ class Candidates:
     def valid(self) -> np.ndarray:
         return self.items >= 0
 
-    def take(self, models) -> Candidates:
-        return Candidates(self.items, {n: self.z[n] for n in models},
-                          {n: self.rank[n] for n in models}, self.depth)
-
     @staticmethod
     def concat(parts: list[Candidates]) -> Candidates:
         """Stack several batches of users (pads widen to the longest candidate list)."""

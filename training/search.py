@@ -51,7 +51,6 @@ class HybridSearch:
             fused = fused + personal_weight * zscore(personal)
         return fused
 
-
     def candidates(self, query: str, depth: int, personal: np.ndarray | None = None,
                    personal_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """`scores` for one query, only at the union of the best `depth` items by BM25, by
