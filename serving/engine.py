@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from shopfusion.config import ServeConfig
+from shopfusion.serving.answers import AnswerCache
 from shopfusion.serving.batching import MicroBatcher
 from shopfusion.training.fusion import candidates, weighted
 
@@ -97,6 +98,7 @@ class Engine:
                           bought.groupby("user_id")["item_id"]}
         self._search = None
         self.batcher = MicroBatcher(self.fused_scores_batch, cfg.max_batch, cfg.max_batch_wait_ms / 1000)
+        self.answers = AnswerCache(**cfg.answer_cache)  # this engine's: a reload starts empty
         self._warm_up()
 
     def _index_catalog(self) -> None:
@@ -200,8 +202,8 @@ class Engine:
         cold = self._best_cold(views.get("text"), len(warm))
         for row, i in enumerate(warm):
             ok = cand.valid[row]
-            out[i] = Scored(cand.items[row][ok], fused[row][ok], {n: v.top[row] for n, v in views.items()},
-                            dropped, cold[row])
+            out[i] = Scored(cand.items[row][ok], fused[row][ok],  # copies: a row may be cached
+                            {n: v.top[row].copy() for n, v in views.items()}, dropped, cold[row].copy())
         return out
 
     def _best_cold(self, text, n_users: int) -> np.ndarray:
@@ -212,13 +214,16 @@ class Engine:
         return np.where(found >= 0, self.cold_positions[np.maximum(found, 0)], -1)
 
     def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
-                  exclude_purchased: bool = True, exclude: list[str] = (),
-                  score=None) -> Ranking:
-        """Top-k for a user whose recent items (oldest first) are `history_ids`; `score`
-        (a MicroBatcher submit) scores it together with concurrent requests."""
+                  exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
+        """Top-k for a user whose recent items (oldest first) are `history_ids` (the service
+        goes through the batcher and the answer cache instead: serving/runtime.py)."""
         history = self.known_items(history_ids)
-        request = (user_id, history)
-        scored = score(request) if score else self.fused_scores(*request)
+        scored = self.fused_scores(user_id, history)
+        return self.ranking(user_id, history, scored, k, exclude_purchased, exclude)
+
+    def ranking(self, user_id: str, history: np.ndarray, scored: Scored, k: int,
+                exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
+        """The answer from fused candidates: bans (purchases read now), top-k, contributions."""
         banned = set(self.known_items(exclude).tolist())
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())

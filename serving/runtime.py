@@ -64,7 +64,8 @@ class Runtime:
         m = self.engine.manifest
         return {"model_tag": self.tag, "version": m["version"], "data_version": m["data_version"],
                 "data_end": m["data_end"], "packaged_at": m["packaged_at"], "fusion": m["fusion"],
-                "models": m["models"], "items": m["items"], "users": m["users"]}
+                "models": m["models"], "items": m["items"], "users": m["users"],
+                "answer_cache": self.engine.answers.stats()}
 
     # --- online features --------------------------------------------------------------------
     def reader(self):
@@ -101,10 +102,18 @@ class Runtime:
     def recommend(self, user_id: str | None, k: int, context_items: list[str],
                   exclude_purchased: bool) -> tuple[Ranking, Engine]:
         engine = self.engine  # one engine for the whole request, even if a reload swaps it
+        cacheable = bool(user_id) and not context_items and engine.answers.enabled
+        kept = engine.answers.get(user_id) if cacheable else None
+        if kept is not None:
+            return engine.ranking(user_id, *kept, k, exclude_purchased), engine
+        stamp = engine.answers.stamp()  # before the features are read: see AnswerCache.put
         with engine.batcher.ticket() as score:  # scored together with concurrent requests
-            history, problem = (self.recent_items(user_id) if user_id else ([], None))
-            ranking = engine.recommend(user_id or "", history + list(context_items), k, exclude_purchased,
-                                       exclude=list(context_items), score=score)
+            recent, problem = (self.recent_items(user_id) if user_id else ([], None))
+            history = engine.known_items(recent + list(context_items))
+            scored = score((user_id or "", history))
+        if cacheable and problem is None and not scored.dropped:
+            engine.answers.put(user_id, (history, scored), stamp)
+        ranking = engine.ranking(user_id or "", history, scored, k, exclude_purchased, list(context_items))
         if problem:
             ranking.dropped["online_store"] = problem
         return ranking, engine
@@ -146,6 +155,8 @@ class Runtime:
             _, failed = self._on_store(lambda r, row=row: push_event(
                 r.store, row, self.params.features.recent_items, self.engine.item_attrs))
             pushed, problem = pushed + (failed is None), failed or problem
+        # after the push: an answer computed from the features before it is then never kept
+        self.engine.answers.invalidate(set(new["user_id"]))
         return {"accepted": len(new), "duplicates": int(repeat.sum()), "pushed": pushed,
                 "rejected": [{"event_id": r.get("event_id"), "reasons": list(r["reasons"])}
                              for r in routed.quarantine.to_dict("records")],

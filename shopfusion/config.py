@@ -158,6 +158,8 @@ class ServeConfig:
     # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below
     ann: dict = field(default_factory=lambda: {"min_items": 20000, "m": 32, "ef_construction": 80,
                                                "ef_search": 128})
+    # each user's fused candidates kept between requests (serving/answers.py); max_users 0 = off
+    answer_cache: dict = field(default_factory=lambda: {"max_users": 20000, "ttl_s": 60.0})
     search_bm25_weight: float = 0.5
     search_personal_weight: float = 0.3  # how much the user's fused score moves search results
     similar_text_weight: float = 0.5  # similar = (1-w) co-occurrence + w text similarity

@@ -39,7 +39,8 @@ def test_recommend_known_user_fuses_every_model(server, bundle):
 def test_concurrent_requests_are_batched_and_answer_like_single_ones(server, bundle):
     from concurrent.futures import ThreadPoolExecutor
 
-    bodies = [{"user_id": u, "k": 5} for u in [*bundle["users"][:12], "never-seen"]]
+    context = [bundle["items"]["item_id"].iloc[7]]  # context: always scored, never a kept answer
+    bodies = [{"user_id": u, "k": 5, "context_items": context} for u in [*bundle["users"][:12], "never-seen"]]
     alone = [server.post("/recommend", b).json()["items"] for b in bodies]
     with ThreadPoolExecutor(len(bodies)) as pool:
         together = list(pool.map(lambda b: server.post("/recommend", b).json()["items"], bodies))
@@ -92,6 +93,9 @@ def test_search_filters_and_personalization(server, bundle):
 def test_feedback_reaches_the_next_recommend_and_is_logged(server, bundle, served_project):
     user, items = bundle["users"][1], bundle["items"]["item_id"]
     before = server.post("/recommend", {"user_id": user, "k": 10}).json()["items"]
+    hits = server.post("/metadata").json()["answer_cache"]["hits"]
+    assert server.post("/recommend", {"user_id": user, "k": 10}).json()["items"] == before
+    assert server.post("/metadata").json()["answer_cache"]["hits"] == hits + 1  # kept, not rescored
     events = [event(user, items.iloc[i], f"t-fb-{i}") for i in (11, 12, 13)]
     result = server.post("/feedback", {"events": events}).json()
     assert result["accepted"] == 3 and result["pushed"] == 3 and not result["rejected"]
