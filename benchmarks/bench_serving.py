@@ -5,6 +5,8 @@ train -> fuse -> package with short training, serves it with `bentoml serve`, an
 `recommend` and `search` with wrk (loopback, bounded), then the no-op service the same way.
 Freshness: POST /feedback (a click), then POST /recommend for that user, until the response
 is based on that click; p99 over many users. Finally schemathesis fuzzes the OpenAPI.
+`recommend` is driven twice more: with the answer cache off (every request scored: what a
+stream of users never seen before costs) and with batching off too (what batching buys).
 
 Run: python -m benchmarks.bench_serving [--items 100000] [--keep DIR [--build-only]]
 Needs `wrk` on PATH (apt-get install -y wrk).
@@ -189,23 +191,29 @@ def main() -> None:
     proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
     try:
         url = "http://127.0.0.1:3311"
+        before = httpx.post(url + "/metadata").json()["answer_cache"]
         results["recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
+        after = httpx.post(url + "/metadata").json()["answer_cache"]
+        hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
+        results["recommend"]["answer_cache_hit_share"] = hits / max(hits + misses, 1)
         results["search"] = wrk(url + "/search", search_bodies, scratch)
         results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
         sent, n5xx, errors = server_errors(url, max_examples=50)
         results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
     finally:
         stop(proc)
-    # the same service with batching off (max_batch 1): what adaptive batching buys
-    unbatched = yaml.safe_load((root / "params.yaml").read_text())
-    unbatched["serve"]["max_batch"] = 1
-    (scratch / "params-unbatched.yaml").write_text(yaml.safe_dump(unbatched))
-    proc = serve("shopfusion.serving.service:ShopFusion", root, 3313,
-                 {**env, "SHOPFUSION_PARAMS": str(scratch / "params-unbatched.yaml")})
-    try:
-        results["recommend_unbatched"] = wrk("http://127.0.0.1:3313/recommend", rec_bodies, scratch)
-    finally:
-        stop(proc)
+    for name, overrides in {"recommend_uncached": {"answer_cache": {"max_users": 0, "ttl_s": 0}},
+                            "recommend_unbatched": {"answer_cache": {"max_users": 0, "ttl_s": 0},
+                                                    "max_batch": 1}}.items():
+        changed = yaml.safe_load((root / "params.yaml").read_text())
+        changed["serve"].update(overrides)
+        (scratch / f"params-{name}.yaml").write_text(yaml.safe_dump(changed))
+        proc = serve("shopfusion.serving.service:ShopFusion", root, 3313,
+                     {**env, "SHOPFUSION_PARAMS": str(scratch / f"params-{name}.yaml")})
+        try:
+            results[name] = wrk("http://127.0.0.1:3313/recommend", rec_bodies, scratch)
+        finally:
+            stop(proc)
     proc = serve("benchmarks.noop_service:Noop", REPO, 3312, env)
     try:
         url = "http://127.0.0.1:3312"
@@ -222,7 +230,12 @@ def main() -> None:
            recommend_p99_ms=results["recommend"]["p99_ms"], noop_p99_ms=results["noop_recommend"]["p99_ms"],
            search_rps_ratio_vs_noop=results["search"]["rps"] / results["noop_search"]["rps"],
            feedback_to_recommend_p99_ms=results["freshness"]["p99_ms"],
-           recommend_batching_speedup=results["recommend"]["rps"] / results["recommend_unbatched"]["rps"],
+           recommend_answer_cache_hit_share=results["recommend"]["answer_cache_hit_share"],
+           recommend_uncached_rps_ratio_vs_noop=results["recommend_uncached"]["rps"]
+           / results["noop_recommend"]["rps"],
+           recommend_uncached_p99_ms=results["recommend_uncached"]["p99_ms"],
+           recommend_batching_speedup=results["recommend_uncached"]["rps"]
+           / results["recommend_unbatched"]["rps"],
            schemathesis_5xx=results["schemathesis"]["5xx"],
            **{f"serving_ann_{k.replace('@', '_at_')}": v for k, v in results["ann"].items() if k != "users"})
 
