@@ -101,17 +101,29 @@ class Runtime:
     # --- endpoints' logic ---------------------------------------------------------------------
     def recommend(self, user_id: str | None, k: int, context_items: list[str],
                   exclude_purchased: bool) -> tuple[Ranking, Engine]:
+        return (self.kept_answer(user_id, k, context_items, exclude_purchased)
+                or self.scored_answer(user_id, k, context_items, exclude_purchased))
+
+    def kept_answer(self, user_id: str | None, k: int, context_items: list[str],
+                    exclude_purchased: bool) -> tuple[Ranking, Engine] | None:
+        """The answer from the user's kept candidates (microseconds, no I/O), or None."""
+        engine = self.engine
+        if not user_id or context_items or not engine.answers.enabled:
+            return None
+        kept = engine.answers.get(user_id)
+        return None if kept is None else (engine.ranking(user_id, *kept, k, exclude_purchased), engine)
+
+    def scored_answer(self, user_id: str | None, k: int, context_items: list[str],
+                      exclude_purchased: bool) -> tuple[Ranking, Engine]:
+        """Read the user's features and score them (with concurrent requests); the candidates
+        are kept for the user's next request unless degraded or shaped by context items."""
         engine = self.engine  # one engine for the whole request, even if a reload swaps it
-        cacheable = bool(user_id) and not context_items and engine.answers.enabled
-        kept = engine.answers.get(user_id) if cacheable else None
-        if kept is not None:
-            return engine.ranking(user_id, *kept, k, exclude_purchased), engine
         stamp = engine.answers.stamp()  # before the features are read: see AnswerCache.put
         with engine.batcher.ticket() as score:  # scored together with concurrent requests
             recent, problem = (self.recent_items(user_id) if user_id else ([], None))
             history = engine.known_items(recent + list(context_items))
             scored = score((user_id or "", history))
-        if cacheable and problem is None and not scored.dropped:
+        if user_id and not context_items and problem is None and not scored.dropped:
             engine.answers.put(user_id, (history, scored), stamp)
         ranking = engine.ranking(user_id or "", history, scored, k, exclude_purchased, list(context_items))
         if problem:

@@ -11,6 +11,7 @@ degrades the answer (flagged), never fails it.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -71,6 +72,7 @@ class FeedbackResult(BaseModel):
                  threads=PARAMS.serve.threads)
 class ShopFusion:
     def __init__(self) -> None:
+        import anyio
         import faiss
         import torch
 
@@ -79,14 +81,29 @@ class ShopFusion:
         torch.set_num_threads(1)  # one call = one core; concurrency comes from requests
         faiss.omp_set_num_threads(1)
         self.runtime = Runtime(PARAMS, ROOT)
+        # One process, many threads: a thread that released the GIL (every torch op, every
+        # syscall) waits up to the switch interval to get it back while another runs Python.
+        # At CPython's 5 ms, a scoring call of many small ops took ~1 s beside busy threads.
+        sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
+        _freeze_loaded_objects()
+        self.scoring_threads = anyio.CapacityLimiter(PARAMS.serve.threads)  # recommend's misses
 
+    # async: a kept answer (serving/answers.py) is served on the event loop; a thread hop
+    # would cost more than the answer. Scoring goes to a request thread as sync APIs do.
     @bentoml.api(route="/recommend")
-    def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,
-                  context_items: Annotated[list[ItemId], Field(max_length=50)] = [],  # noqa: B006
-                  exclude_purchased: bool = True) -> Recommendation:
+    async def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,
+                        context_items: Annotated[list[ItemId], Field(max_length=50)] = [],  # noqa: B006
+                        exclude_purchased: bool = True) -> Recommendation:
         """Fused top-k for a user (unknown or absent: popularity and context items)."""
+        import anyio
+
         t0 = time.perf_counter()
-        ranking, engine = self.runtime.recommend(user_id, k, context_items, exclude_purchased)
+        answer = self.runtime.kept_answer(user_id, k, context_items, exclude_purchased)
+        if answer is None:
+            answer = await anyio.to_thread.run_sync(
+                self.runtime.scored_answer, user_id, k, context_items, exclude_purchased,
+                limiter=self.scoring_threads)
+        ranking, engine = answer
         out = Recommendation(
             items=[ScoredItem(item_id=i, score=s, models=c)
                    for i, s, c in zip(ranking.items, ranking.scores, ranking.contributions)],
@@ -149,7 +166,20 @@ class ShopFusion:
     @bentoml.api(route="/admin/reload")
     def reload(self) -> dict:
         """Load the registry's champion and switch to it without downtime."""
-        return self.runtime.reload()
+        swapped = self.runtime.reload()
+        _freeze_loaded_objects()
+        return swapped
+
+
+def _freeze_loaded_objects() -> None:
+    """Move what the engine loaded (millions of objects at 100k items) out of the cyclic
+    garbage collector's sight: full collections over them paused every request thread for
+    tens of milliseconds, long enough to push a model over its time budget. Freed objects are
+    still freed by reference counting."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 ShopFusion.add_asgi_middleware(APIKeyMiddleware)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -128,9 +129,18 @@ def test_bad_feedback_is_quarantined_with_reasons(server, bundle, served_project
 
 def test_request_log_keeps_pseudonyms_only(server, bundle, served_project):
     user = bundle["users"][3]
+
+    def logged() -> str:
+        return "".join(p.read_text() for p in (served_project / "data/serving").glob("requests-*.jsonl"))
+
+    time.sleep(1)  # the writer thread appends every 0.2 s
+    before = logged().count("\n")
     server.post("/recommend", {"user_id": user, "k": 3})
-    text = "".join(p.read_text() for p in (served_project / "data/serving").glob("requests-*.jsonl"))
+    deadline = time.monotonic() + 5
+    while (text := logged()).count("\n") == before and time.monotonic() < deadline:
+        time.sleep(0.1)
     records = [json.loads(line) for line in text.splitlines()]
+    assert len(records) > before and records[-1]["endpoint"] == "recommend" and records[-1]["k"] == 3
     assert records and all(r["model_version"] for r in records)
     assert f'"{user}"' not in text and any(r["user"] and r["user"].startswith("u_") for r in records)
     assert all("latency_ms" in r for r in records)
