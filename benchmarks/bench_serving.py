@@ -193,9 +193,11 @@ def main() -> None:
         url = "http://127.0.0.1:3311"
         before = httpx.post(url + "/metadata").json()["answer_cache"]
         results["recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
-        after = httpx.post(url + "/metadata").json()["answer_cache"]
+        after_meta = httpx.post(url + "/metadata").json()
+        after = after_meta["answer_cache"]
         hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
         results["recommend"]["answer_cache_hit_share"] = hits / max(hits + misses, 1)
+        results["recommend"]["scoring_batches"] = after_meta["scoring_batches"]
         results["search"] = wrk(url + "/search", search_bodies, scratch)
         results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
         sent, n5xx, errors = server_errors(url, max_examples=50)

@@ -1,87 +1,46 @@
-"""Adaptive micro-batching of concurrent requests inside one service process.
+"""Adaptive micro-batching of concurrent requests on the service's event loop.
 
-Scoring 8 users in one call costs about a third per user of 8 single calls (the models and the
-stacker are vectorized over users; the per-call overhead is Python's). BentoML runs sync APIs
-in a thread pool, so concurrent requests meet here: the first caller of a batch (the leader)
-waits for callers that have announced themselves (they are reading features) — up to
-`max_batch` of them and at most `max_wait_s` — then scores them all and hands each its row.
-A request that arrives alone waits for nobody.
+Scoring 8 users in one call costs about a third per user of 8 single calls (the feature read,
+the models and the stacker are vectorized over users; the per-call overhead is Python's).
+Requests that reach `submit` while the loop is busy (with a batch, say) are scored together
+in the next loop pass: up to `max_batch` per call, nobody waits on a timer, and a request
+alone is scored at once.
+
+Scoring runs on the loop itself, not in request threads: one process holds one GIL, and a
+thread that released it (every torch op, every read) queued to get it back behind the loop.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 from collections.abc import Callable
-from contextlib import contextmanager
 
 
-class _Batch:
-    def __init__(self):
-        self.items: list = []
-        self.closed = False
-        self.done = threading.Event()
-        self.results: list | None = None
-        self.error: BaseException | None = None
+class LoopBatcher:
+    def __init__(self, fn: Callable[[list], list], max_batch: int):
+        self.fn, self.max_batch = fn, max_batch
+        self._waiting: list[tuple[object, asyncio.Future]] = []
+        self.calls = self.requests = 0  # how well batching works: requests / calls
 
+    async def submit(self, item):
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((item, future))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._run)  # after the requests already under way in this pass
+        return await future
 
-class MicroBatcher:
-    def __init__(self, fn: Callable[[list], list], max_batch: int, max_wait_s: float):
-        self.fn, self.max_batch, self.max_wait_s = fn, max_batch, max_wait_s
-        self._cond = threading.Condition()
-        self._open: _Batch | None = None
-        self._coming = 0  # announced callers that have not submitted yet
-
-    @contextmanager
-    def ticket(self):
-        """Announce a caller that will (probably) submit soon; yields its `submit`."""
-        used = False
-
-        def submit(item):
-            nonlocal used
-            used = True
-            return self._submit(item)
-
-        with self._cond:
-            self._coming += 1
-        try:
-            yield submit
-        finally:
-            if not used:
-                with self._cond:
-                    self._coming -= 1
-                    self._cond.notify_all()
-
-    def _submit(self, item):
-        with self._cond:
-            self._coming -= 1
-            batch = self._open
-            leader = batch is None
-            if leader:
-                batch = self._open = _Batch()
-            index = len(batch.items)
-            batch.items.append(item)
-            if len(batch.items) >= self.max_batch:
-                self._close(batch)
-            self._cond.notify_all()
-            if leader:
-                deadline = time.monotonic() + self.max_wait_s
-                while not batch.closed and self._coming > 0 and (left := deadline - time.monotonic()) > 0:
-                    self._cond.wait(left)
-                self._close(batch)
-        if leader:
+    def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
+            self.calls, self.requests = self.calls + 1, self.requests + len(batch)
             try:
-                batch.results = self.fn(batch.items)
-            except BaseException as exc:  # every caller of the batch sees the failure
-                batch.error = exc
-            batch.done.set()
-        else:
-            batch.done.wait()
-        if batch.error is not None:
-            raise batch.error
-        return batch.results[index]
-
-    def _close(self, batch: _Batch) -> None:
-        batch.closed = True
-        if self._open is batch:
-            self._open = None
+                results = self.fn([item for item, _ in batch])
+            except Exception as exc:  # every caller of the batch sees the failure
+                for _, future in batch:
+                    if not future.cancelled():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.cancelled():  # cancelled: the client went away
+                    future.set_result(result)

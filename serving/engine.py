@@ -18,7 +18,6 @@ import pandas as pd
 
 from shopfusion.config import ServeConfig
 from shopfusion.serving.answers import AnswerCache
-from shopfusion.serving.batching import MicroBatcher
 from shopfusion.training.fusion import candidates, weighted
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
@@ -97,7 +96,6 @@ class Engine:
         self.purchased = {u: set(self.item_index.get_indexer(g)) for u, g in
                           bought.groupby("user_id")["item_id"]}
         self._search = None
-        self.batcher = MicroBatcher(self.fused_scores_batch, cfg.max_batch, cfg.max_batch_wait_ms / 1000)
         self.answers = AnswerCache(**cfg.answer_cache)  # this engine's: a reload starts empty
         self._warm_up()
 
@@ -216,7 +214,7 @@ class Engine:
     def recommend(self, user_id: str, history_ids: list[str], k: int = 10,
                   exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
         """Top-k for a user whose recent items (oldest first) are `history_ids` (the service
-        goes through the batcher and the answer cache instead: serving/runtime.py)."""
+        batches requests and keeps answers: serving/runtime.py)."""
         history = self.known_items(history_ids)
         scored = self.fused_scores(user_id, history)
         return self.ranking(user_id, history, scored, k, exclude_purchased, exclude)

@@ -13,9 +13,12 @@ import pandas as pd
 
 from shopfusion.config import Params
 from shopfusion.privacy import pseudonymize
-from shopfusion.serving.engine import Engine, Ranking
+from shopfusion.serving.batching import LoopBatcher
+from shopfusion.serving.engine import Engine, Ranking, Scored
 from shopfusion.serving.logs import feedback_log, feedback_quarantine, records, request_log
 from shopfusion.serving.registry import Registry
+
+RECENT_ITEMS = "sequential_v1"  # the feature service with user_recent: all that recommend reads
 
 
 def champion_bundle(params: Params, root: Path) -> tuple[str, Path]:
@@ -39,11 +42,12 @@ class Runtime:
         self._reader = None
         self._store_lock = threading.RLock()  # one online-store connection, many request threads
         self._feedback_lock = threading.Lock()  # dedupe + log + push of a batch is one step
+        self.batcher = LoopBatcher(self._score, params.serve.max_batch)  # recommend's, on the loop
         self._warm_up()
 
     def _warm_up(self) -> None:
         """Open the feature store now, not on the first request."""
-        self.recent_items("warm-up-user")
+        self.recent_items(["warm-up-user"])
 
     # --- model ----------------------------------------------------------------------------
     def _load(self) -> tuple[str, Engine]:
@@ -65,7 +69,8 @@ class Runtime:
         return {"model_tag": self.tag, "version": m["version"], "data_version": m["data_version"],
                 "data_end": m["data_end"], "packaged_at": m["packaged_at"], "fusion": m["fusion"],
                 "models": m["models"], "items": m["items"], "users": m["users"],
-                "answer_cache": self.engine.answers.stats()}
+                "answer_cache": self.engine.answers.stats(),
+                "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests}}
 
     # --- online features --------------------------------------------------------------------
     def reader(self):
@@ -89,21 +94,17 @@ class Runtime:
             self._reader = None
             return None, f"online store unavailable: {type(exc).__name__}: {exc}"
 
-    def recent_items(self, user_id: str) -> tuple[list[str], str | None]:
-        """The user's recent items, oldest first, from the online store; on failure, none and
-        the reason (the answer is then degraded, not failed)."""
-        row, problem = self._on_store(lambda r: r.read("recommend_request_v1", [{"user_id": user_id}]))
+    def recent_items(self, user_ids: list[str]) -> tuple[dict[str, list[str]], str | None]:
+        """Each user's recent items, oldest first, in one online-store read; on failure none
+        and the reason (the answers are then degraded, not failed)."""
+        unique = list(dict.fromkeys(user_ids))
+        rows, problem = self._on_store(lambda r: r.read(RECENT_ITEMS, [{"user_id": u} for u in unique]))
         if problem:
-            return [], problem
-        recent = row.get("user_recent__recent_items", [None])[0] or []
-        return list(reversed(recent)), None  # stored newest first
+            return {}, problem
+        lists = rows.get("user_recent__recent_items") or [None] * len(unique)
+        return {u: list(reversed(items or [])) for u, items in zip(unique, lists)}, None  # newest first
 
     # --- endpoints' logic ---------------------------------------------------------------------
-    def recommend(self, user_id: str | None, k: int, context_items: list[str],
-                  exclude_purchased: bool) -> tuple[Ranking, Engine]:
-        return (self.kept_answer(user_id, k, context_items, exclude_purchased)
-                or self.scored_answer(user_id, k, context_items, exclude_purchased))
-
     def kept_answer(self, user_id: str | None, k: int, context_items: list[str],
                     exclude_purchased: bool) -> tuple[Ranking, Engine] | None:
         """The answer from the user's kept candidates (microseconds, no I/O), or None."""
@@ -113,16 +114,35 @@ class Runtime:
         kept = engine.answers.get(user_id)
         return None if kept is None else (engine.ranking(user_id, *kept, k, exclude_purchased), engine)
 
-    def scored_answer(self, user_id: str | None, k: int, context_items: list[str],
-                      exclude_purchased: bool) -> tuple[Ranking, Engine]:
-        """Read the user's features and score them (with concurrent requests); the candidates
-        are kept for the user's next request unless degraded or shaped by context items."""
+    async def scored_answer(self, user_id: str | None, k: int, context_items: list[str],
+                            exclude_purchased: bool) -> tuple[Ranking, Engine]:
+        """Read the user's features and score them, together with concurrent requests."""
         engine = self.engine  # one engine for the whole request, even if a reload swaps it
-        stamp = engine.answers.stamp()  # before the features are read: see AnswerCache.put
-        with engine.batcher.ticket() as score:  # scored together with concurrent requests
-            recent, problem = (self.recent_items(user_id) if user_id else ([], None))
-            history = engine.known_items(recent + list(context_items))
-            scored = score((user_id or "", history))
+        stamp = engine.answers.stamp()
+        scored = await self.batcher.submit((engine, user_id, list(context_items)))
+        return self._answer(engine, stamp, user_id, k, context_items, exclude_purchased, *scored)
+
+    def _score(self, requests: list[tuple[Engine, str | None, list[str]]]
+               ) -> list[tuple[np.ndarray, Scored, str | None]]:
+        """(history, fused candidates, online-store problem) for each (engine, user, context
+        items): one feature read and one scoring call per engine (a reload may split a batch)."""
+        out = [None] * len(requests)
+        for engine in {id(e): e for e, _, _ in requests}.values():
+            rows = [i for i, request in enumerate(requests) if request[0] is engine]
+            users = [requests[i][1] for i in rows]
+            recent, problem = self.recent_items([u for u in users if u]) if any(users) else ({}, None)
+            histories = [engine.known_items(recent.get(u, []) + requests[i][2]) for i, u in zip(rows, users)]
+            scored = engine.fused_scores_batch([(u or "", h) for u, h in zip(users, histories)])
+            for i, user, history, one in zip(rows, users, histories, scored):
+                out[i] = (history, one, problem if user else None)
+        return out
+
+    @staticmethod
+    def _answer(engine: Engine, stamp: int, user_id: str | None, k: int, context_items: list[str],
+                exclude_purchased: bool, history: np.ndarray, scored: Scored, problem: str | None
+                ) -> tuple[Ranking, Engine]:
+        """Rank the candidates; keep them for the user's next request unless degraded or shaped
+        by context items."""
         if user_id and not context_items and problem is None and not scored.dropped:
             engine.answers.put(user_id, (history, scored), stamp)
         ranking = engine.ranking(user_id or "", history, scored, k, exclude_purchased, list(context_items))
@@ -131,7 +151,8 @@ class Runtime:
         return ranking, engine
 
     def personal_scores(self, user_id: str) -> tuple[np.ndarray | None, str | None]:
-        history, problem = self.recent_items(user_id)
+        recent, problem = self.recent_items([user_id])
+        history = recent.get(user_id)
         if not history:
             return None, problem
         engine = self.engine

@@ -66,19 +66,18 @@ class FeedbackResult(BaseModel):
     problem: str | None = None
 
 
-# threads: BentoML runs sync APIs on one thread unless told otherwise; concurrent requests
-# must be in flight together for the recommend micro-batcher to score them together.
+# threads: BentoML runs sync APIs (search, similar, feedback) on one thread unless told
+# otherwise; recommend is async and batches on the event loop.
 @bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000},
                  threads=PARAMS.serve.threads)
 class ShopFusion:
     def __init__(self) -> None:
-        import anyio
         import faiss
         import torch
 
         from shopfusion.serving.runtime import Runtime
 
-        torch.set_num_threads(1)  # one call = one core; concurrency comes from requests
+        torch.set_num_threads(1)  # one call = one core; throughput comes from batching requests
         faiss.omp_set_num_threads(1)
         self.runtime = Runtime(PARAMS, ROOT)
         # One process, many threads: a thread that released the GIL (every torch op, every
@@ -86,23 +85,17 @@ class ShopFusion:
         # At CPython's 5 ms, a scoring call of many small ops took ~1 s beside busy threads.
         sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
         _freeze_loaded_objects()
-        self.scoring_threads = anyio.CapacityLimiter(PARAMS.serve.threads)  # recommend's misses
 
-    # async: a kept answer (serving/answers.py) is served on the event loop; a thread hop
-    # would cost more than the answer. Scoring goes to a request thread as sync APIs do.
+    # async: a kept answer (serving/answers.py) is served on the event loop, and scoring runs
+    # there too, batched with the requests that arrived meanwhile (serving/batching.py).
     @bentoml.api(route="/recommend")
     async def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,
                         context_items: Annotated[list[ItemId], Field(max_length=50)] = [],  # noqa: B006
                         exclude_purchased: bool = True) -> Recommendation:
         """Fused top-k for a user (unknown or absent: popularity and context items)."""
-        import anyio
-
         t0 = time.perf_counter()
-        answer = self.runtime.kept_answer(user_id, k, context_items, exclude_purchased)
-        if answer is None:
-            answer = await anyio.to_thread.run_sync(
-                self.runtime.scored_answer, user_id, k, context_items, exclude_purchased,
-                limiter=self.scoring_threads)
+        answer = (self.runtime.kept_answer(user_id, k, context_items, exclude_purchased)
+                  or await self.runtime.scored_answer(user_id, k, context_items, exclude_purchased))
         ranking, engine = answer
         out = Recommendation(
             items=[ScoredItem(item_id=i, score=s, models=c)

@@ -1,20 +1,19 @@
-"""Adaptive micro-batching: concurrent callers share one scoring call and each gets its own
-answer; a caller alone waits for nobody; a failure reaches every caller of its batch."""
+"""Adaptive micro-batching on the event loop: requests under way together share one scoring
+call and each gets its own answer; a request alone is scored at once; a batch never exceeds
+max_batch; a failure reaches every caller of its batch."""
 
 from __future__ import annotations
 
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
 
 import numpy as np
 import pytest
 
 from shopfusion.config import ServeConfig
-from shopfusion.serving.batching import MicroBatcher
+from shopfusion.serving.batching import LoopBatcher
 
 
-def recording_batcher(max_batch=8, max_wait_s=5.0, fail=False):
+def recording_batcher(max_batch=8, fail=False):
     sizes = []
 
     def fn(items):
@@ -23,55 +22,53 @@ def recording_batcher(max_batch=8, max_wait_s=5.0, fail=False):
             raise RuntimeError("model exploded")
         return [item * 10 for item in items]
 
-    return MicroBatcher(fn, max_batch, max_wait_s), sizes
+    return LoopBatcher(fn, max_batch), sizes
 
 
-def test_concurrent_callers_share_a_call_and_get_their_own_rows():
-    batcher, sizes = recording_batcher(max_batch=8)
-    barrier = threading.Barrier(8)
+def test_requests_under_way_together_share_calls_of_at_most_max_batch():
+    batcher, sizes = recording_batcher(max_batch=4)
 
-    def call(i):
-        with batcher.ticket() as submit:
-            barrier.wait()  # all eight have announced themselves before anyone submits
-            return submit(i)
+    async def main():
+        return await asyncio.gather(*(batcher.submit(i) for i in range(10)))
 
-    with ThreadPoolExecutor(8) as pool:
-        assert list(pool.map(call, range(8))) == [i * 10 for i in range(8)]
-    assert sizes == [8]
+    assert asyncio.run(main()) == [i * 10 for i in range(10)]
+    assert sizes == [4, 4, 2] and (batcher.calls, batcher.requests) == (3, 10)
 
 
-def test_a_caller_alone_does_not_wait():
-    batcher, sizes = recording_batcher(max_wait_s=30.0)
-    t0 = time.monotonic()
-    with batcher.ticket() as submit:
-        assert submit(4) == 40
-    assert time.monotonic() - t0 < 5 and sizes == [1]  # nobody announced: no 30 s wait
+def test_a_request_alone_is_scored_at_once_and_later_ones_batch_again():
+    batcher, sizes = recording_batcher()
+
+    async def main():
+        alone = await asyncio.wait_for(batcher.submit(4), timeout=5)
+        together = await asyncio.gather(batcher.submit(1), batcher.submit(2))
+        return alone, together
+
+    assert asyncio.run(main()) == (40, [10, 20]) and sizes == [1, 2]
 
 
-def test_an_announced_caller_that_never_submits_does_not_stall_the_batch():
-    batcher, sizes = recording_batcher(max_wait_s=0.05)
-    # the first ticket: e.g. a request that failed before scoring
-    with batcher.ticket(), batcher.ticket() as submit:
-        assert submit(1) == 10  # waits at most max_wait for the other, then goes
-    with batcher.ticket() as submit:
-        assert submit(2) == 20
-    assert sizes == [1, 1]
+def test_a_failure_reaches_every_caller_of_the_batch_and_the_next_batch_runs():
+    batcher, sizes = recording_batcher(fail=True)
+
+    async def main():
+        failed = await asyncio.gather(*(batcher.submit(i) for i in range(3)), return_exceptions=True)
+        batcher.fn = lambda items: [item + 1 for item in items]
+        return failed, await batcher.submit(1)
+
+    failed, after = asyncio.run(main())
+    assert [str(e) for e in failed] == ["model exploded"] * 3 and after == 2
 
 
-def test_a_failure_reaches_every_caller_of_the_batch():
-    batcher, _ = recording_batcher(max_batch=4, fail=True)
-    barrier = threading.Barrier(4)
+def test_a_cancelled_request_does_not_disturb_its_batch():
+    batcher, _ = recording_batcher()
 
-    def call(i):
-        with batcher.ticket() as submit:
-            barrier.wait()
-            try:
-                submit(i)
-            except RuntimeError as exc:
-                return str(exc)
+    async def main():
+        gone = asyncio.ensure_future(batcher.submit(1))
+        kept = asyncio.ensure_future(batcher.submit(2))
+        await asyncio.sleep(0)  # both are waiting in the batch
+        gone.cancel()
+        return await kept
 
-    with ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(call, range(4))) == ["model exploded"] * 4
+    assert asyncio.run(main()) == 20
 
 
 @pytest.mark.integration
