@@ -42,7 +42,8 @@ class Runtime:
         self._reader = None
         self._store_lock = threading.RLock()  # one online-store connection, many request threads
         self._feedback_lock = threading.Lock()  # dedupe + log + push of a batch is one step
-        self.batcher = LoopBatcher(self._score, params.serve.max_batch)  # recommend's, on the loop
+        self.batcher = LoopBatcher(self._score, params.serve.max_batch,  # recommend's, on the loop
+                                   params.serve.max_batch_wait_ms / 1000)
         self._warm_up()
 
     def _warm_up(self) -> None:

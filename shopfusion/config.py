@@ -153,6 +153,7 @@ class ServeConfig:
     cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
     threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
+    max_batch_wait_ms: float = 3.0  # a batch opened right after another stays open this long
     max_k: int = 100
     gil_switch_interval_ms: float = 0.5  # CPython's default 5 ms starves scoring beside busy threads
     # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below

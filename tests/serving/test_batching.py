@@ -13,7 +13,7 @@ from shopfusion.config import ServeConfig
 from shopfusion.serving.batching import LoopBatcher
 
 
-def recording_batcher(max_batch=8, fail=False):
+def recording_batcher(max_batch=8, max_wait_s=0.001, fail=False):
     sizes = []
 
     def fn(items):
@@ -22,7 +22,7 @@ def recording_batcher(max_batch=8, fail=False):
             raise RuntimeError("model exploded")
         return [item * 10 for item in items]
 
-    return LoopBatcher(fn, max_batch), sizes
+    return LoopBatcher(fn, max_batch, max_wait_s), sizes
 
 
 def test_requests_under_way_together_share_calls_of_at_most_max_batch():
@@ -35,15 +35,27 @@ def test_requests_under_way_together_share_calls_of_at_most_max_batch():
     assert sizes == [4, 4, 2] and (batcher.calls, batcher.requests) == (3, 10)
 
 
-def test_a_request_alone_is_scored_at_once_and_later_ones_batch_again():
-    batcher, sizes = recording_batcher()
+def test_right_after_a_batch_the_next_one_stays_open_for_late_arrivals():
+    batcher, sizes = recording_batcher(max_wait_s=0.5)
+
+    async def late(i):
+        await asyncio.sleep(0.01)  # a later loop pass, well inside the window
+        return await batcher.submit(i)
 
     async def main():
-        alone = await asyncio.wait_for(batcher.submit(4), timeout=5)
-        together = await asyncio.gather(batcher.submit(1), batcher.submit(2))
-        return alone, together
+        first = await batcher.submit(0)  # the loop was idle: scored in the next pass
+        return first, await asyncio.gather(batcher.submit(1), late(2))
 
-    assert asyncio.run(main()) == (40, [10, 20]) and sizes == [1, 2]
+    assert asyncio.run(main()) == (0, [10, 20]) and sizes == [1, 2]
+
+
+def test_a_request_on_an_idle_loop_waits_for_nobody():
+    batcher, sizes = recording_batcher(max_wait_s=30.0)
+
+    async def main():
+        return await asyncio.wait_for(batcher.submit(4), timeout=5)
+
+    assert asyncio.run(main()) == 40 and sizes == [1]
 
 
 def test_a_failure_reaches_every_caller_of_the_batch_and_the_next_batch_runs():
