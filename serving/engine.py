@@ -71,6 +71,7 @@ class Engine:
         self.manifest = json.loads((bundle / "manifest.json").read_text())
         self.items = pd.read_parquet(bundle / "items.parquet")
         self.item_index = pd.Index(self.items["item_id"].astype(str))
+        self.item_ids = self.item_index.to_numpy(dtype=object)  # position -> id, without pandas
         self.user_index = pd.Index(pd.read_parquet(bundle / "users.parquet")["user_id"])
         classes = model_classes()
         self.models = {name: classes[name]().load(bundle / "models" / name / "model.pt")
@@ -222,16 +223,16 @@ class Engine:
     def ranking(self, user_id: str, history: np.ndarray, scored: Scored, k: int,
                 exclude_purchased: bool = True, exclude: list[str] = ()) -> Ranking:
         """The answer from fused candidates: bans (purchases read now), top-k, contributions."""
-        banned = set(self.known_items(exclude).tolist())
+        banned = set(self.known_items(exclude).tolist()) if len(exclude) else set()
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())
         top, scores = self._top(scored, banned, k)
         ranks = {n: _ranks_in(best[:RANK_DEPTH], top) for n, best in scored.tops.items()}
         return Ranking(
-            items=list(self.item_index[top]), scores=scores,
+            items=self.item_ids[top].tolist(), scores=scores,
             contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
             models=list(scored.tops), dropped=scored.dropped, cold_start=len(history) == 0,
-            based_on=list(self.item_index[history[-5:]][::-1]))
+            based_on=self.item_ids[history[-5:]][::-1].tolist())
 
     def _top(self, scored: Scored, banned: set, k: int) -> tuple[np.ndarray, list[float]]:
         """The k best unbanned candidates, with up to `cold_item_slots` of the last places given
@@ -319,5 +320,5 @@ class Engine:
 
 def _ranks_in(best: np.ndarray, items: np.ndarray) -> list[int]:
     """1-based rank of each item in a model's best-first list, 0 when not in it."""
-    rank = dict(zip(best.tolist(), range(1, len(best) + 1)))
-    return [rank.get(int(i), 0) for i in items]
+    hit = items[:, None] == best[None, :]
+    return np.where(hit.any(1), hit.argmax(1) + 1, 0).tolist()
