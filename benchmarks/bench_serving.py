@@ -7,6 +7,8 @@ Freshness: POST /feedback (a click), then POST /recommend for that user, until t
 is based on that click; p99 over many users. Finally schemathesis fuzzes the OpenAPI.
 `recommend` is driven twice more: with the answer cache off (every request scored: what a
 stream of users never seen before costs) and with batching off too (what batching buys).
+The no-op service stays up throughout; its `recommend` baseline is the mean of a run right
+before and one right after the service's `recommend` run.
 
 Run: python -m benchmarks.bench_serving [--items 100000] [--keep DIR [--build-only]]
 Needs `wrk` on PATH (apt-get install -y wrk).
@@ -188,41 +190,46 @@ def main() -> None:
 
     results, scratch = {"ann": ann_quality(root, picked[:200])}, Path(tempfile.mkdtemp(prefix="wrk-"))
     print(json.dumps(results["ann"]), flush=True)
-    proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
+    # the no-op is up all along and measured right before and after recommend (and right after
+    # search): the machine's speed drifts between runs, a bracketing baseline does not
+    noop, noop_url = serve("benchmarks.noop_service:Noop", REPO, 3312, env), "http://127.0.0.1:3312"
     try:
-        url = "http://127.0.0.1:3311"
-        before = httpx.post(url + "/metadata").json()["answer_cache"]
-        results["recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
-        after_meta = httpx.post(url + "/metadata").json()
-        after = after_meta["answer_cache"]
-        hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
-        results["recommend"]["answer_cache_hit_share"] = hits / max(hits + misses, 1)
-        results["recommend"]["scoring_batches"] = after_meta["scoring_batches"]
-        results["search"] = wrk(url + "/search", search_bodies, scratch)
-        results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
-        sent, n5xx, errors = server_errors(url, max_examples=50)
-        results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
-    finally:
-        stop(proc)
-    for name, overrides in {"recommend_uncached": {"answer_cache": {"max_users": 0, "ttl_s": 0}},
-                            "recommend_unbatched": {"answer_cache": {"max_users": 0, "ttl_s": 0},
-                                                    "max_batch": 1}}.items():
-        changed = yaml.safe_load((root / "params.yaml").read_text())
-        changed["serve"].update(overrides)
-        (scratch / f"params-{name}.yaml").write_text(yaml.safe_dump(changed))
-        proc = serve("shopfusion.serving.service:ShopFusion", root, 3313,
-                     {**env, "SHOPFUSION_PARAMS": str(scratch / f"params-{name}.yaml")})
+        proc = serve("shopfusion.serving.service:ShopFusion", root, 3311, env)
         try:
-            results[name] = wrk("http://127.0.0.1:3313/recommend", rec_bodies, scratch)
+            url = "http://127.0.0.1:3311"
+            noop_runs = [wrk(noop_url + "/recommend", rec_bodies, scratch)]
+            before = httpx.post(url + "/metadata").json()["answer_cache"]
+            results["recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
+            after_meta = httpx.post(url + "/metadata").json()
+            after = after_meta["answer_cache"]
+            hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
+            results["recommend"]["answer_cache_hit_share"] = hits / max(hits + misses, 1)
+            results["recommend"]["scoring_batches"] = after_meta["scoring_batches"]
+            noop_runs.append(wrk(noop_url + "/recommend", rec_bodies, scratch))
+            results["search"] = wrk(url + "/search", search_bodies, scratch)
+            results["noop_search"] = wrk(noop_url + "/search", search_bodies, scratch)
+            results["freshness"] = freshness(url, picked[:200], items["item_id"].astype(str).tolist(), rng)
+            sent, n5xx, errors = server_errors(url, max_examples=50)
+            results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
         finally:
             stop(proc)
-    proc = serve("benchmarks.noop_service:Noop", REPO, 3312, env)
-    try:
-        url = "http://127.0.0.1:3312"
-        results["noop_recommend"] = wrk(url + "/recommend", rec_bodies, scratch)
-        results["noop_search"] = wrk(url + "/search", search_bodies, scratch)
+        for name, overrides in {"recommend_uncached": {"answer_cache": {"max_users": 0, "ttl_s": 0}},
+                                "recommend_unbatched": {"answer_cache": {"max_users": 0, "ttl_s": 0},
+                                                        "max_batch": 1}}.items():
+            changed = yaml.safe_load((root / "params.yaml").read_text())
+            changed["serve"].update(overrides)
+            (scratch / f"params-{name}.yaml").write_text(yaml.safe_dump(changed))
+            proc = serve("shopfusion.serving.service:ShopFusion", root, 3313,
+                         {**env, "SHOPFUSION_PARAMS": str(scratch / f"params-{name}.yaml")})
+            try:
+                results[name] = wrk("http://127.0.0.1:3313/recommend", rec_bodies, scratch)
+            finally:
+                stop(proc)
     finally:
-        stop(proc)
+        stop(noop)
+    results["noop_recommend_runs"] = noop_runs
+    results["noop_recommend"] = {k: float(np.mean([r[k] for r in noop_runs]))
+                                 for k in ("rps", "p50_ms", "p99_ms")}
     results.update(items=len(items), build_seconds=build_s, machine=machine(),
                    date=pd.Timestamp.now(tz="UTC").isoformat())
     print(json.dumps(results, indent=2))

@@ -178,7 +178,8 @@ class Runtime:
         new = valid[~repeat]
         self.feedback.append(records(new.assign(ts=new["ts"].map(lambda t: t.isoformat()),
                                                 received_at=now.isoformat())))
-        self.quarantine.append(records(routed.quarantine.assign(received_at=now.isoformat())))
+        if len(routed.quarantine):
+            self.quarantine.append(records(routed.quarantine.assign(received_at=now.isoformat())))
         self.accepted_ids.update(new["event_id"])
         pushed, problem = 0, None
         for row in new.to_dict("records"):
