@@ -113,7 +113,15 @@ class Runtime:
         if not user_id or context_items or not engine.answers.enabled:
             return None
         kept = engine.answers.get(user_id)
-        return None if kept is None else (engine.ranking(user_id, *kept, k, exclude_purchased), engine)
+        if kept is None:
+            return None
+        history, scored, rankings = kept
+        # the rankings too: all they read beyond the candidates is the user's purchases, and
+        # a purchase arrives as feedback, which drops the whole entry. Shared, never mutated.
+        key = (k, exclude_purchased)
+        if key not in rankings:
+            rankings[key] = engine.ranking(user_id, history, scored, k, exclude_purchased)
+        return rankings[key], engine
 
     async def scored_answer(self, user_id: str | None, k: int, context_items: list[str],
                             exclude_purchased: bool) -> tuple[Ranking, Engine]:
@@ -145,10 +153,10 @@ class Runtime:
         """Rank the candidates; keep them for the user's next request unless degraded or shaped
         by context items."""
         if user_id and not context_items and problem is None and not scored.dropped:
-            engine.answers.put(user_id, (history, scored), stamp)
+            engine.answers.put(user_id, (history, scored, {}), stamp)
         ranking = engine.ranking(user_id or "", history, scored, k, exclude_purchased, list(context_items))
         if problem:
-            ranking.dropped["online_store"] = problem
+            ranking.dropped = {**ranking.dropped, "online_store": problem}  # a batch shares one dict
         return ranking, engine
 
     def personal_scores(self, user_id: str) -> tuple[np.ndarray | None, str | None]:
