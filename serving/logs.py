@@ -23,7 +23,7 @@ import pandas as pd
 class JsonLog:
     def __init__(self, folder: Path, prefix: str, durable: bool, flush_s: float = 0.2):
         self.folder, self.prefix, self.durable, self.flush_s = Path(folder), prefix, durable, flush_s
-        self._lock = threading.Lock()  # the open file
+        self._lock = threading.RLock()  # the open file; a flush holds it so batches keep their order
         self._pending_lock = threading.Lock()  # a request never waits for the file
         self._file, self._file_id = None, None  # the open day file and its (device, inode)
         self._pending: list[tuple[Path, list[dict]]] = []  # not durable: waiting for the writer
@@ -48,10 +48,11 @@ class JsonLog:
 
     def flush(self) -> None:
         """Write what is pending now (the writer thread does this every flush_s)."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, []
-        for path, records in pending:
-            self._write(path, records)
+        with self._lock:
+            with self._pending_lock:
+                pending, self._pending = self._pending, []
+            for path, records in pending:
+                self._write(path, records)
 
     def _write_every_flush_s(self) -> None:
         while True:

@@ -110,7 +110,7 @@ class Runtime:
                     exclude_purchased: bool) -> tuple[Ranking, Engine] | None:
         """The answer from the user's kept candidates (microseconds, no I/O), or None."""
         engine = self.engine
-        if not user_id or context_items or not engine.answers.enabled:
+        if not _keepable(user_id, context_items) or not engine.answers.enabled:
             return None
         kept = engine.answers.get(user_id)
         if kept is None:
@@ -152,7 +152,7 @@ class Runtime:
                 ) -> tuple[Ranking, Engine]:
         """Rank the candidates; keep them for the user's next request unless degraded or shaped
         by context items."""
-        if user_id and not context_items and problem is None and not scored.dropped:
+        if _keepable(user_id, context_items) and problem is None and not scored.dropped:
             engine.answers.put(user_id, (history, scored, {}), stamp)
         ranking = engine.ranking(user_id or "", history, scored, k, exclude_purchased, list(context_items))
         if problem:
@@ -209,3 +209,8 @@ class Runtime:
         self.requests.append([{"ts": pd.Timestamp.now(tz="UTC").isoformat(), "endpoint": endpoint,
                                "user": pseudonymize(user_id), "model_version": self.engine.version,
                                "latency_ms": round((time.perf_counter() - started) * 1000, 3), **fields}])
+
+
+def _keepable(user_id: str | None, context_items: list[str]) -> bool:
+    """An answer a user's next request may reuse: it is that user's, not shaped by context."""
+    return bool(user_id) and not context_items

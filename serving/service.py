@@ -82,7 +82,9 @@ class ShopFusion:
         self.runtime = Runtime(PARAMS, ROOT)
         # One process, many threads: a thread that released the GIL (every torch op, every
         # syscall) waits up to the switch interval to get it back while another runs Python.
-        # At CPython's 5 ms, a scoring call of many small ops took ~1 s beside busy threads.
+        # Recommend now scores on the loop; this is for the threads beside it (search,
+        # similar, feedback, the log writer). Measured when scoring still ran in threads: at
+        # CPython's 5 ms a scoring call took up to ~1 s beside a busy loop.
         sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
         _freeze_loaded_objects()
 
@@ -94,9 +96,8 @@ class ShopFusion:
                         exclude_purchased: bool = True) -> Recommendation:
         """Fused top-k for a user (unknown or absent: popularity and context items)."""
         t0 = time.perf_counter()
-        answer = (self.runtime.kept_answer(user_id, k, context_items, exclude_purchased)
-                  or await self.runtime.scored_answer(user_id, k, context_items, exclude_purchased))
-        ranking, engine = answer
+        ranking, engine = (self.runtime.kept_answer(user_id, k, context_items, exclude_purchased)
+                           or await self.runtime.scored_answer(user_id, k, context_items, exclude_purchased))
         out = Recommendation(
             items=[ScoredItem(item_id=i, score=s, models=c)
                    for i, s, c in zip(ranking.items, ranking.scores, ranking.contributions)],
