@@ -106,16 +106,6 @@ class JsonLog:
         return frame
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
-    """DataFrame rows as JSON-ready dicts (missing values as null). Row by row: a request's
-    few rows would spend longer in a whole-frame astype/where than in the rows themselves."""
-    return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
-
-
 def feedback_log(folder: Path) -> JsonLog:
     return JsonLog(folder, "events", durable=True)
 

@@ -15,7 +15,7 @@ from shopfusion.config import Params
 from shopfusion.privacy import pseudonymize
 from shopfusion.serving.batching import LoopBatcher
 from shopfusion.serving.engine import Engine, Ranking, Scored
-from shopfusion.serving.logs import feedback_log, feedback_quarantine, records, request_log
+from shopfusion.serving.logs import feedback_log, feedback_quarantine, request_log
 from shopfusion.serving.registry import Registry
 
 RECENT_ITEMS = "sequential_v1"  # the feature service with user_recent: all that recommend reads
@@ -174,35 +174,29 @@ class Runtime:
             return self._accept_feedback(events)
 
     def _accept_feedback(self, events: list[dict]) -> dict:
-        from shopfusion.contracts import EVENTS
         from shopfusion.features.realtime import push_event
-        from shopfusion.validation.stage import check_events
+        from shopfusion.validation.rows import route_events
 
         now = pd.Timestamp.now(tz="UTC")
-        raw = pd.DataFrame(events).reindex(columns=EVENTS.names)
-        routed = check_events(raw, self.engine.item_index, self.params.validate, now).routed
-        valid = routed.validated
-        repeat = np.array([e in self.accepted_ids for e in valid["event_id"]], dtype=bool)  # O(batch)
-        new = valid[~repeat]
-        self.feedback.append(records(new.assign(ts=new["ts"].map(lambda t: t.isoformat()),
-                                                received_at=now.isoformat())))
-        if len(routed.quarantine):
-            self.quarantine.append(records(routed.quarantine.assign(received_at=now.isoformat())))
-        self.accepted_ids.update(new["event_id"])
+        routed = route_events(events, self.engine.item_index, self.params.validate, now)
+        new = [e for e in routed.validated if e["event_id"] not in self.accepted_ids]
+        received = now.isoformat()
+        self.feedback.append([{**e, "ts": e["ts"].isoformat(), "received_at": received} for e in new])
+        self.quarantine.append([{**e, "received_at": received} for e in routed.quarantine])
+        self.accepted_ids.update(e["event_id"] for e in new)
         pushed, problem = 0, None
-        for row in new.to_dict("records"):
-            if row["event_type"] == "purchase":  # a new set: requests may be reading the old one
-                user, item = row["user_id"], self.engine.known_items([row["item_id"]])
+        for event in new:
+            if event["event_type"] == "purchase":  # a new set: requests may be reading the old one
+                user, item = event["user_id"], self.engine.known_items([event["item_id"]])
                 self.engine.purchased[user] = self.engine.purchased.get(user, set()) | set(item)
             # on failure it is logged durably already: the next materialization has it
-            _, failed = self._on_store(lambda r, row=row: push_event(
-                r.store, row, self.params.features.recent_items, self.engine.item_attrs))
+            _, failed = self._on_store(lambda r, event=event: push_event(
+                r.store, event, self.params.features.recent_items, self.engine.item_attrs))
             pushed, problem = pushed + (failed is None), failed or problem
         # after the push: an answer computed from the features before it is then never kept
-        self.engine.answers.invalidate(set(new["user_id"]))
-        return {"accepted": len(new), "duplicates": int(repeat.sum()), "pushed": pushed,
-                "rejected": [{"event_id": r.get("event_id"), "reasons": list(r["reasons"])}
-                             for r in routed.quarantine.to_dict("records")],
+        self.engine.answers.invalidate({e["user_id"] for e in new})
+        return {"accepted": len(new), "duplicates": len(routed.validated) - len(new), "pushed": pushed,
+                "rejected": [{"event_id": e["event_id"], "reasons": e["reasons"]} for e in routed.quarantine],
                 "degraded": problem is not None, "problem": problem}
 
     def log_request(self, endpoint: str, user_id: str | None, started: float, **fields) -> None:

@@ -104,6 +104,7 @@ class ValidateConfig:
     null_rate_slack: float = 0.1  # a column's null share may exceed its recent maximum by this
     ge_result_format: str = "BASIC"
     data_docs: bool = True
+    row_path_max_events: int = 64  # requests up to this size are routed on Python values (rows.py)
 
 
 @dataclass(frozen=True)

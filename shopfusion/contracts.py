@@ -24,6 +24,9 @@ _TYPES: dict[str, tuple[pa.DataType, str, type]] = {
 }
 
 
+_NS_MIN, _NS_MAX = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+
+
 class ContractError(ValueError):
     """A frame does not fit its contract; the message names the offending columns."""
 
@@ -69,6 +72,25 @@ class Column:
             num = num.astype(float)  # integers beyond int64 arrive as Python ints: make them floats
             num = num.where((num == num.round()) & (num.abs() < 2.0 ** 63))  # 2.5 units is not a quantity
         return num.astype(self.pandas_dtype)
+
+    def cast_value(self, value: Any) -> Any:
+        """One value of the request model's type (or None) cast as `cast` casts it in a column:
+        None for null; ValueError where `cast` makes the cell null and flags it."""
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        if self.type == "timestamp":
+            ts = pd.Timestamp(value)
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            if not _NS_MIN <= ts <= _NS_MAX:  # pandas' column range; a lone Timestamp has more
+                raise ValueError(f"{self.name}: {value} is outside {_NS_MIN} .. {_NS_MAX}")
+            return ts
+        if self.type == "int" and not -(2**63) <= value < 2**63:
+            raise ValueError(f"{self.name}: {value} does not fit in 64 bits")
+        return _TYPES[self.type][2](value)
+
+    def takes(self, value: Any) -> bool:
+        """Whether `value` is of the request model's type for this column (or None)."""
+        return value is None or (isinstance(value, _TYPES[self.type][2]) and not isinstance(value, bool))
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,13 @@ def route(raw: pd.DataFrame, typed: pd.DataFrame, masks: dict[str, np.ndarray]) 
 
 def evaluate(typed: pd.DataFrame, rules: list[Rule]) -> dict[str, np.ndarray]:
     return {rule.reason: rule.violates(typed) for rule in rules}
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts, every kind of missing value as None (as the row twins give them): JSON-ready,
+    and comparable across the two paths. Row by row: a whole-frame astype/where costs more."""
+    return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)

@@ -1,8 +1,10 @@
-"""Row rules: each is a Great Expectations expectation plus its vectorized pandas twin.
+"""Row rules: each is a Great Expectations expectation plus two twins that route rows.
 
-GE gives the suite, the verdict counts and Data Docs; the twin gives per-row routing at
-pandas speed (GE's unexpected-index lists cost ~3x more on 1M rows). Tests check that the
-twin flags exactly the rows GE counts.
+GE gives the suite, the verdict counts and Data Docs; the vectorized pandas twin routes a
+landed batch at pandas speed (GE's unexpected-index lists cost ~3x more on 1M rows); the row
+twin routes the few events of a request on Python values (validation/rows.py), where pandas'
+per-call overhead would dominate. Tests check that the pandas twin flags exactly the rows GE
+counts and that both twins route every batch alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 from shopfusion.contracts import Contract
 
 Mask = Callable[[pd.DataFrame], np.ndarray]
+RowMask = Callable[[list[dict]], list[bool]]  # on contract-typed values, None for null
 
 # Content duplicates: every field but the id equal (the same line sent twice under two ids).
 # `query` is left out: it is null on most rows and never distinguishes two otherwise equal ones.
@@ -29,6 +32,7 @@ class Rule:
     expectation: str  # GE expectation class, e.g. "ExpectColumnValuesToNotBeNull"
     kwargs: dict[str, Any]
     violates: Mask  # rows to quarantine
+    violates_rows: RowMask  # the same, for rows as dicts
     # GE's unexpected count from (frame, violates-mask), where it differs from the mask's sum
     ge_count: Callable[[pd.DataFrame, np.ndarray], int] | None = None
     in_ge: bool = True  # False: checked in pandas only (documented per rule)
@@ -45,14 +49,19 @@ class Rule:
         return getattr(gxe, self.expectation)(**self.kwargs)
 
 
+def _each(violates: Callable[[dict], bool]) -> RowMask:
+    return lambda rows: [violates(row) for row in rows]
+
+
 def _not_null(col: str) -> Rule:
     return Rule("ExpectColumnValuesToNotBeNull", {"column": col},
-                lambda df: df[col].isna().to_numpy(), columns=(col,))
+                lambda df: df[col].isna().to_numpy(), _each(lambda r: r[col] is None), columns=(col,))
 
 
 def _in_set(col: str, values: tuple[str, ...]) -> Rule:
     return Rule("ExpectColumnValuesToBeInSet", {"column": col, "value_set": list(values)},
-                lambda df: (df[col].notna() & ~df[col].isin(values)).to_numpy(), columns=(col,))
+                lambda df: (df[col].notna() & ~df[col].isin(values)).to_numpy(),
+                _each(lambda r: r[col] is not None and r[col] not in values), columns=(col,))
 
 
 def _between(col: str, lo: Any = None, hi: Any = None) -> Rule:
@@ -65,9 +74,13 @@ def _between(col: str, lo: Any = None, hi: Any = None) -> Rule:
             bad |= s > hi
         return (bad & s.notna()).fillna(False).to_numpy(dtype=bool)
 
+    def violates_row(row: dict) -> bool:
+        v = row[col]
+        return v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi))
+
     kwargs = {"column": col, **({"min_value": lo} if lo is not None else {}),
               **({"max_value": hi} if hi is not None else {})}
-    return Rule("ExpectColumnValuesToBeBetween", kwargs, violates, columns=(col,))
+    return Rule("ExpectColumnValuesToBeBetween", kwargs, violates, _each(violates_row), columns=(col,))
 
 
 def _unique(cols: tuple[str, ...]) -> Rule:
@@ -79,16 +92,24 @@ def _unique(cols: tuple[str, ...]) -> Rule:
         present = df[list(cols)].notna().any(axis=1)
         return (df.duplicated(list(cols), keep="first") & present).to_numpy()
 
+    def repeated_rows(rows: list[dict]) -> list[bool]:
+        seen, out = set(), []
+        for row in rows:
+            key = tuple(row[c] for c in cols)
+            out.append(key in seen and any(v is not None for v in key))
+            seen.add(key)
+        return out
+
     def members(df: pd.DataFrame, repeated: np.ndarray) -> int:
         # Every repeat plus one first occurrence per duplicated key, from the small subset.
         return int(repeated.sum()) + len(df.loc[repeated, list(cols)].drop_duplicates())
 
     if len(cols) == 1:
-        return Rule("ExpectColumnValuesToBeUnique", {"column": cols[0]}, repeats, members,
-                    columns=cols)
+        return Rule("ExpectColumnValuesToBeUnique", {"column": cols[0]}, repeats, repeated_rows,
+                    members, columns=cols)
     return Rule("ExpectCompoundColumnsToBeUnique",
                 {"column_list": list(cols), "ignore_row_if": "all_values_are_missing"},
-                repeats, members, columns=cols)
+                repeats, repeated_rows, members, columns=cols)
 
 
 def contract_rules(contract: Contract, max_values: dict[str, float] | None = None) -> list[Rule]:
@@ -115,6 +136,7 @@ def event_rules(contract: Contract, catalog_ids: pd.Index, ts_bounds: tuple[pd.T
         # and rendered into Data Docs on every run.
         "ExpectColumnValuesToBeInSet", {"column": "item_id"},
         lambda df: (df["item_id"].notna().to_numpy() & (catalog.get_indexer(df["item_id"]) < 0)),
+        _each(lambda r: r["item_id"] is not None and r["item_id"] not in catalog),
         in_ge=False, columns=("item_id", "catalog"),
     )
     return [*contract_rules(contract, {"price": max_price}), _between(ts_col, *ts_bounds),

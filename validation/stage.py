@@ -52,8 +52,17 @@ def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
 
 def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Accepted event times: not in the future, and within window_days of the newest event."""
-    hi = now + pd.Timedelta(seconds=cfg.clock_skew_s)
-    newest = ts[ts <= hi].max()
+    hi = accepted_until(now, cfg)
+    return window_below(ts[ts <= hi].max(), hi, cfg)
+
+
+def accepted_until(now: pd.Timestamp, cfg: ValidateConfig) -> pd.Timestamp:
+    return now + pd.Timedelta(seconds=cfg.clock_skew_s)
+
+
+def window_below(newest: pd.Timestamp, hi: pd.Timestamp, cfg: ValidateConfig
+                 ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(lo, hi): lo is window_days before the newest accepted event (before hi if none)."""
     window = pd.Timedelta(days=cfg.window_days)
     # clamped: a batch whose newest event is within the window of pandas' earliest
     # timestamp (year 1677) would overflow (found by fuzzing /feedback with a 1678 event)

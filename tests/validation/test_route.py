@@ -1,10 +1,14 @@
-"""Property tests: whatever the corruption, nothing is lost and every bad row says why."""
+"""Property tests: whatever the corruption, nothing is lost and every bad row says why; routed
+rows become dicts with every kind of missing value as None."""
 
 import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 
 from shopfusion.config import CorruptionConfig
 from shopfusion.datagen.corrupt import CLEAN, corrupt
+from shopfusion.validation.route import records
 from shopfusion.validation.stage import check_tables
 from tests.validation.conftest import EXPECTED_REASON, FAST, KINDS, NOW
 
@@ -68,3 +72,13 @@ def test_out_of_range_values_are_quarantined_not_raised(small_shop):
     assert set(wrong) == {"expect_column_values_to_be_of_type:quantity",
                           "expect_column_values_to_be_of_type:ts"}
     assert typed["quantity"].isna().all()
+
+
+def test_records_turn_every_kind_of_missing_into_null():
+    frame = pd.DataFrame({
+        "price": [1.5, np.nan], "user": pd.Series(["u1", None], dtype="string[pyarrow]"),
+        "ts": [pd.Timestamp("2026-01-01", tz="UTC"), pd.NaT], "reasons": [["a"], ["b", "c"]],
+        "n": pd.Series([1, None], dtype="Int64")})
+    rows = records(frame)
+    assert rows[1] == {"price": None, "user": None, "ts": None, "reasons": ["b", "c"], "n": None}
+    assert rows[0]["price"] == 1.5 and rows[0]["user"] == "u1" and rows[0]["n"] == 1
