@@ -289,17 +289,24 @@ class Engine:
                                         self.cfg.search_bm25_weight)
         return self._search
 
+    def encode_queries(self, queries: list[str]) -> np.ndarray:
+        """(queries, dim) text vectors: the search's costly step, worth batching (MiniLM:
+        ~11 ms for one query alone, ~3 ms each in a batch of 8, one core)."""
+        return self.search_index.encode(queries)
+
     def search(self, query: str, k: int = 10, personal: np.ndarray | None = None,
                category: str | None = None, min_price: float | None = None,
-               max_price: float | None = None) -> tuple[list[str], list[float]]:
+               max_price: float | None = None, encoded: np.ndarray | None = None
+               ) -> tuple[list[str], list[float]]:
         """Hybrid search over the best items of each signal; when filters leave fewer than k
-        of those, over the whole catalog (a narrow filter must still find its matches)."""
+        of those, over the whole catalog (a narrow filter must still find its matches).
+        `encoded`: the query's (1, dim) vector from `encode_queries`, if already computed."""
         pw = self.cfg.search_personal_weight
-        items, scores = self.search_index.candidates(query, max(RANK_DEPTH, k), personal, pw)
+        items, scores = self.search_index.candidates(query, max(RANK_DEPTH, k), personal, pw, encoded)
         keep = self._passes(items, category, min_price, max_price)
         if keep.sum() < k and not keep.all():
             scores = self.search_index.scores([query], personal[None] if personal is not None else None,
-                                              pw)[0]
+                                              pw, encoded)[0]
             items = np.arange(len(scores))
             keep = self._passes(items, category, min_price, max_price)
         items, scores = items[keep], scores[keep].astype(np.float64)

@@ -4,6 +4,7 @@ features, the durable feedback log, the request log. Framework-free, so tests ca
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -42,8 +43,9 @@ class Runtime:
         self._reader = None
         self._store_lock = threading.RLock()  # one online-store connection, many request threads
         self._feedback_lock = threading.Lock()  # dedupe + log + push of a batch is one step
-        self.batcher = LoopBatcher(self._score, params.serve.max_batch,  # recommend's, on the loop
-                                   params.serve.max_batch_wait_ms / 1000)
+        wait_s = params.serve.max_batch_wait_ms / 1000
+        self.batcher = LoopBatcher(self._score, params.serve.max_batch, wait_s)  # on the loop
+        self.query_batcher = LoopBatcher(self._encode_queries, params.serve.max_batch, wait_s)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -71,7 +73,9 @@ class Runtime:
                 "data_end": m["data_end"], "packaged_at": m["packaged_at"], "fusion": m["fusion"],
                 "models": m["models"], "items": m["items"], "users": m["users"],
                 "answer_cache": self.engine.answers.stats(),
-                "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests}}
+                "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests},
+                "query_batches": {"calls": self.query_batcher.calls,
+                                  "requests": self.query_batcher.requests}}
 
     # --- online features --------------------------------------------------------------------
     def reader(self):
@@ -134,17 +138,21 @@ class Runtime:
     def _score(self, requests: list[tuple[Engine, str | None, list[str]]]
                ) -> list[tuple[np.ndarray, Scored, str | None]]:
         """(history, fused candidates, online-store problem) for each (engine, user, context
-        items): one feature read and one scoring call per engine (a reload may split a batch)."""
-        out = [None] * len(requests)
-        for engine in {id(e): e for e, _, _ in requests}.values():
-            rows = [i for i, request in enumerate(requests) if request[0] is engine]
-            users = [requests[i][1] for i in rows]
+        items): one feature read and one scoring call per engine."""
+        def score(engine: Engine, requests: list) -> list:
+            users = [user for _, user, _ in requests]
             recent, problem = self.recent_items([u for u in users if u]) if any(users) else ({}, None)
-            histories = [engine.known_items(recent.get(u, []) + requests[i][2]) for i, u in zip(rows, users)]
+            histories = [engine.known_items(recent.get(u, []) + context) for _, u, context in requests]
             scored = engine.fused_scores_batch([(u or "", h) for u, h in zip(users, histories)])
-            for i, user, history, one in zip(rows, users, histories, scored):
-                out[i] = (history, one, problem if user else None)
-        return out
+            return [(h, one, problem if u else None) for u, h, one in zip(users, histories, scored)]
+
+        return _per_engine(requests, score)
+
+    @staticmethod
+    def _encode_queries(requests: list[tuple[Engine, str]]) -> list[np.ndarray]:
+        """Each (engine, query)'s (1, dim) text vector, one encoder call per engine."""
+        return _per_engine(requests, lambda engine, requests: list(
+            engine.encode_queries([query for _, query in requests])[:, None]))
 
     @staticmethod
     def _answer(engine: Engine, stamp: int, user_id: str | None, k: int, context_items: list[str],
@@ -159,13 +167,29 @@ class Runtime:
             ranking.dropped = {**ranking.dropped, "online_store": problem}  # a batch shares one dict
         return ranking, engine
 
-    def personal_scores(self, user_id: str) -> tuple[np.ndarray | None, str | None]:
-        recent, problem = self.recent_items([user_id])
-        history = recent.get(user_id)
-        if not history:
-            return None, problem
+    async def search(self, query: str, k: int, user_id: str | None, category: str | None,
+                     min_price: float | None, max_price: float | None
+                     ) -> tuple[list[str], list[float], bool, str | None, Engine]:
+        """(items, scores, personalized, online-store problem, engine): the query's encoding
+        batched with concurrent searches, the user's scores with concurrent recommends."""
         engine = self.engine
-        fused = engine.fused_scores(user_id, engine.known_items(history)).dense(len(engine.item_index))
+        encoded, (personal, problem) = await asyncio.gather(
+            self.query_batcher.submit((engine, query)), self._personal_scores(engine, user_id))
+        items, scores = engine.search(query, k, personal, category, min_price, max_price, encoded)
+        return items, scores, personal is not None, problem, engine
+
+    async def _personal_scores(self, engine: Engine, user_id: str | None
+                               ) -> tuple[np.ndarray | None, str | None]:
+        """The user's fused score for every item (their kept answer's if any); None without a
+        history."""
+        if not user_id:
+            return None, None
+        kept = engine.answers.get(user_id) if engine.answers.enabled else None
+        history, scored, problem = (kept[0], kept[1], None) if kept else \
+            await self.batcher.submit((engine, user_id, []))
+        if not len(history):
+            return None, problem
+        fused = scored.dense(len(engine.item_index))
         return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
 
     def accept_feedback(self, events: list[dict]) -> dict:
@@ -203,6 +227,17 @@ class Runtime:
         self.requests.append([{"ts": pd.Timestamp.now(tz="UTC").isoformat(), "endpoint": endpoint,
                                "user": pseudonymize(user_id), "model_version": self.engine.version,
                                "latency_ms": round((time.perf_counter() - started) * 1000, 3), **fields}])
+
+
+def _per_engine(requests: list[tuple], fn) -> list:
+    """fn(engine, its requests) for each engine among the requests (first element of each; a
+    reload may split a batch), results back in the requests' order."""
+    out = [None] * len(requests)
+    for engine in {id(r[0]): r[0] for r in requests}.values():
+        rows = [i for i, request in enumerate(requests) if request[0] is engine]
+        for i, result in zip(rows, fn(engine, [requests[i] for i in rows])):
+            out[i] = result
+    return out
 
 
 def _keepable(user_id: str | None, context_items: list[str]) -> bool:

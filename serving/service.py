@@ -66,8 +66,8 @@ class FeedbackResult(BaseModel):
     problem: str | None = None
 
 
-# threads: BentoML runs sync APIs (search, similar, feedback) on one thread unless told
-# otherwise; recommend is async and batches on the event loop.
+# threads: BentoML runs sync APIs (similar, feedback) on one thread unless told otherwise;
+# recommend and search are async and batch their costly steps on the event loop.
 @bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000},
                  threads=PARAMS.serve.threads)
 class ShopFusion:
@@ -82,8 +82,8 @@ class ShopFusion:
         self.runtime = Runtime(PARAMS, ROOT)
         # One process, many threads: a thread that released the GIL (every torch op, every
         # syscall) waits up to the switch interval to get it back while another runs Python.
-        # Recommend now scores on the loop; this is for the threads beside it (search,
-        # similar, feedback, the log writer). Measured when scoring still ran in threads: at
+        # Recommend and search now compute on the loop; this is for the threads beside it
+        # (similar, feedback, the log writer). Measured when scoring still ran in threads: at
         # CPython's 5 ms a scoring call took up to ~1 s beside a busy loop.
         sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
         _freeze_loaded_objects()
@@ -107,8 +107,10 @@ class ShopFusion:
                                  degraded=ranking.degraded, models=ranking.models)
         return out
 
+    # async: the query's encoding (MiniLM, most of a search) is batched with concurrent
+    # searches on the loop; a user's scores come from their kept answer or the recommend batch.
     @bentoml.api(route="/search")
-    def search(self, query: Annotated[str, Field(min_length=1, max_length=500)], k: K = 10,
+    async def search(self, query: Annotated[str, Field(min_length=1, max_length=500)], k: K = 10,
                user_id: Annotated[str | None, Field(max_length=200)] = None,
                category: Annotated[str | None,
                                    Field(max_length=200, description="Category path prefix.")] = None,
@@ -118,12 +120,11 @@ class ShopFusion:
         if min_price is not None and max_price is not None and min_price > max_price:
             raise InvalidArgument(f"min_price ({min_price}) is above max_price ({max_price})")
         t0 = time.perf_counter()
-        personal, problem = self.runtime.personal_scores(user_id) if user_id else (None, None)
-        engine = self.runtime.engine
-        items, scores = engine.search(query, k, personal, category, min_price, max_price)
+        items, scores, personalized, problem, engine = await self.runtime.search(
+            query, k, user_id, category, min_price, max_price)
         self.runtime.log_request("search", user_id, t0, items=items, k=k, degraded=problem is not None)
         return SearchResult(items=[ScoredItem(item_id=i, score=s) for i, s in zip(items, scores)],
-                            personalized=personal is not None, degraded=problem is not None,
+                            personalized=personalized, degraded=problem is not None,
                             model_version=engine.version)
 
     @bentoml.api(route="/similar")

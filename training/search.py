@@ -38,26 +38,30 @@ class HybridSearch:
         return np.stack([self.bm25.get_scores(t) if len(t) else np.zeros(n_docs) for t in tokens]
                         ).astype(np.float32)
 
-    def embedding_scores(self, queries: list[str]) -> np.ndarray:
-        return (self.encode(queries) @ self.vectors.vectors.T).astype(np.float32)
+    def embedding_scores(self, queries: list[str], encoded: np.ndarray | None = None) -> np.ndarray:
+        """`encoded`: the queries' vectors when already computed (the service batches them)."""
+        encoded = self.encode(queries) if encoded is None else encoded
+        return (encoded @ self.vectors.vectors.T).astype(np.float32)
 
     def scores(self, queries: list[str], personal: np.ndarray | None = None,
-               personal_weight: float = 0.0) -> np.ndarray:
+               personal_weight: float = 0.0, encoded: np.ndarray | None = None) -> np.ndarray:
         """(queries, items): weighted z-scores of BM25 and embeddings, plus an optional
         personal score matrix (e.g. the fused recommender for the searching user)."""
         w = self.bm25_weight
-        fused = w * zscore(self.bm25_scores(queries)) + (1 - w) * zscore(self.embedding_scores(queries))
+        fused = (w * zscore(self.bm25_scores(queries))
+                 + (1 - w) * zscore(self.embedding_scores(queries, encoded)))
         if personal is not None and personal_weight:
             fused = fused + personal_weight * zscore(personal)
         return fused
 
     def candidates(self, query: str, depth: int, personal: np.ndarray | None = None,
-                   personal_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                   personal_weight: float = 0.0, encoded: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """`scores` for one query, only at the union of the best `depth` items by BM25, by
         embeddings and by the personal scores: (items, fused scores)."""
         w = self.bm25_weight
         views = {"bm25": dense_view(self.bm25_scores([query]), depth),
-                 "embedding": self.vectors.view(self.encode([query]), depth)}
+                 "embedding": self.vectors.view(self.encode([query]) if encoded is None else encoded, depth)}
         weights = {"bm25": w, "embedding": 1 - w}
         if personal is not None and personal_weight:
             views["personal"], weights["personal"] = dense_view(personal[None], depth), personal_weight

@@ -91,6 +91,24 @@ def test_search_filters_and_personalization(server, bundle):
     assert bad.status_code == 400 and "min_price" in bad.text
 
 
+def test_concurrent_searches_share_encoder_calls_and_answer_like_single_ones(server, bundle):
+    from concurrent.futures import ThreadPoolExecutor
+
+    titles = bundle["items"]["title"].iloc[:12].tolist()
+    bodies = [{"query": t, "k": 5} for t in titles]
+    bodies.append({"query": titles[0], "k": 5, "user_id": bundle["users"][2]})
+    alone = [server.post("/search", b).json()["items"] for b in bodies]
+    before = server.post("/metadata", {}).json()["query_batches"]
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        together = list(pool.map(lambda b: server.post("/search", b).json()["items"], bodies))
+    after = server.post("/metadata", {}).json()["query_batches"]
+    assert after["requests"] - before["requests"] == len(bodies)
+    assert after["calls"] - before["calls"] < len(bodies)  # some queries were encoded together
+    for one, batched in zip(alone, together):  # a padded batch moves scores by float noise only
+        assert one[0]["item_id"] == batched[0]["item_id"]
+        assert [i["score"] for i in batched] == pytest.approx([i["score"] for i in one], abs=1e-4)
+
+
 def test_feedback_reaches_the_next_recommend_and_is_logged(server, bundle, served_project):
     user, items = bundle["users"][1], bundle["items"]["item_id"]
     before = server.post("/recommend", {"user_id": user, "k": 10}).json()["items"]
