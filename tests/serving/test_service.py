@@ -179,6 +179,9 @@ def test_online_store_down_degrades_instead_of_failing(served_project, bundle):
     try:
         body = srv.post("/recommend", {"user_id": bundle["users"][0], "k": 5}).json()
         assert body["degraded"] and "online_store" in body["dropped"] and len(body["items"]) == 5
+        found = srv.post("/search", {"query": bundle["items"]["title"].iloc[0], "k": 5,
+                                     "user_id": bundle["users"][0]}).json()
+        assert found["degraded"] and not found["personalized"] and len(found["items"]) == 5
         fb = srv.post("/feedback", {"events": [event(bundle["users"][0], bundle["items"]["item_id"].iloc[1],
                                                      "t-down-1")]}).json()
         assert fb["accepted"] == 1 and fb["pushed"] == 0 and fb["degraded"]
