@@ -41,8 +41,8 @@ class Runtime:
         self.requests = request_log(self.root / params.serve.request_log)
         self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
         self._reader = None
-        self._store_lock = threading.RLock()  # one online-store connection, many request threads
-        self._feedback_lock = threading.Lock()  # dedupe + log + push of a batch is one step
+        self._store_lock = threading.RLock()  # one online-store connection (its users now run on the loop)
+        self._feedback_lock = asyncio.Lock()  # a batch's dedupe, log and pushes stay in order
         wait_s = params.serve.max_batch_wait_ms / 1000
         self.batcher = LoopBatcher(self._score, params.serve.max_batch, wait_s)  # on the loop
         self.query_batcher = LoopBatcher(self._encode_queries, params.serve.max_batch, wait_s)
@@ -192,17 +192,21 @@ class Runtime:
         fused = scored.dense(len(engine.item_index))
         return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
 
-    def accept_feedback(self, events: list[dict]) -> dict:
-        """Validate like ingested data, log durably, then push to the online store."""
-        with self._feedback_lock:
-            return self._accept_feedback(events)
+    async def accept_feedback(self, events: list[dict]) -> dict:
+        """Validate like ingested data, log durably, then push to the online store.
 
-    def _accept_feedback(self, events: list[dict]) -> dict:
+        On the event loop, yielding to other requests after each push (~4 ms): in a request
+        thread every GIL release of the push (SQLite, Arrow, numpy) queued behind the loop, and
+        beside ~900 RPS of recommend a click took 45 ms p50 to be accepted instead of 13."""
+        async with self._feedback_lock:
+            return await self._accept_feedback(events)
+
+    async def _accept_feedback(self, events: list[dict]) -> dict:
         from shopfusion.features.realtime import push_event
         from shopfusion.validation.rows import route_events
 
-        now = pd.Timestamp.now(tz="UTC")
-        routed = route_events(events, self.engine.item_index, self.params.validate, now)
+        engine, now = self.engine, pd.Timestamp.now(tz="UTC")
+        routed = route_events(events, engine.item_index, self.params.validate, now)
         new = [e for e in routed.validated if e["event_id"] not in self.accepted_ids]
         received = now.isoformat()
         self.feedback.append([{**e, "ts": e["ts"].isoformat(), "received_at": received} for e in new])
@@ -210,15 +214,17 @@ class Runtime:
         self.accepted_ids.update(e["event_id"] for e in new)
         pushed, problem = 0, None
         for event in new:
+            user = event["user_id"]
             if event["event_type"] == "purchase":  # a new set: requests may be reading the old one
-                user, item = event["user_id"], self.engine.known_items([event["item_id"]])
-                self.engine.purchased[user] = self.engine.purchased.get(user, set()) | set(item)
+                engine.purchased[user] = engine.purchased.get(user, set()) | set(
+                    engine.known_items([event["item_id"]]))
             # on failure it is logged durably already: the next materialization has it
             _, failed = self._on_store(lambda r, event=event: push_event(
-                r.store, event, self.params.features.recent_items, self.engine.item_attrs))
+                r.store, event, self.params.features.recent_items, engine.item_attrs))
             pushed, problem = pushed + (failed is None), failed or problem
-        # after the push: an answer computed from the features before it is then never kept
-        self.engine.answers.invalidate({e["user_id"] for e in new})
+            # after the push: an answer computed from the features before it is then never kept
+            engine.answers.invalidate({user})
+            await asyncio.sleep(0)  # let waiting requests run between pushes
         return {"accepted": len(new), "duplicates": len(routed.validated) - len(new), "pushed": pushed,
                 "rejected": [{"event_id": e["event_id"], "reasons": e["reasons"]} for e in routed.quarantine],
                 "degraded": problem is not None, "problem": problem}

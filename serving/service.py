@@ -66,8 +66,8 @@ class FeedbackResult(BaseModel):
     problem: str | None = None
 
 
-# threads: BentoML runs sync APIs (similar, feedback) on one thread unless told otherwise;
-# recommend and search are async and batch their costly steps on the event loop.
+# threads: BentoML runs sync APIs (similar, metadata, reload) on one thread unless told
+# otherwise; recommend, search and feedback are async and do their work on the event loop.
 @bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000},
                  threads=PARAMS.serve.threads)
 class ShopFusion:
@@ -82,8 +82,8 @@ class ShopFusion:
         self.runtime = Runtime(PARAMS, ROOT)
         # One process, many threads: a thread that released the GIL (every torch op, every
         # syscall) waits up to the switch interval to get it back while another runs Python.
-        # Recommend and search now compute on the loop; this is for the threads beside it
-        # (similar, feedback, the log writer). Measured when scoring still ran in threads: at
+        # Recommend, search and feedback now work on the loop; this is for the threads beside
+        # it (similar, the log writer). Measured when scoring still ran in threads: at
         # CPython's 5 ms a scoring call took up to ~1 s beside a busy loop.
         sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
         _freeze_loaded_objects()
@@ -140,12 +140,13 @@ class ShopFusion:
         self.runtime.log_request("similar", None, t0, items=items, k=k)
         return [ScoredItem(item_id=i, score=s) for i, s in zip(items, scores)]
 
+    # async: accepted on the loop, which yields between pushes (Runtime.accept_feedback)
     @bentoml.api(route="/feedback")
-    def feedback(self, events: Annotated[list[FeedbackEvent], Field(min_length=1, max_length=1000)]
-                 ) -> FeedbackResult:
+    async def feedback(self, events: Annotated[list[FeedbackEvent], Field(min_length=1, max_length=1000)]
+                       ) -> FeedbackResult:
         """Shop events (the ingest contract): validated, durably logged, pushed online."""
         t0 = time.perf_counter()
-        result = self.runtime.accept_feedback([e.model_dump() for e in events])
+        result = await self.runtime.accept_feedback([e.model_dump() for e in events])
         self.runtime.log_request("feedback", events[0].user_id, t0, accepted=result["accepted"],
                                  rejected=len(result["rejected"]))
         if not result["accepted"] and not result["duplicates"]:
