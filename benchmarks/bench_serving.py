@@ -7,10 +7,11 @@ train -> fuse -> package with short training, serves it with `bentoml serve`, an
 bracketed by two no-op runs (their mean is that round's baseline; the machine's speed drifts):
 the figure is the median round's ratio, with the min and max beside it.
 Freshness: POST /feedback (a click), then POST /recommend for that user, until the response
-is based on that click; 200 users a round, p99 over all rounds. Schemathesis fuzzes the
-OpenAPI once. `recommend` is driven twice more: with the answer cache off (every request
-scored: what a stream of users never seen before costs) and with batching off too (what
-batching buys); their baseline is the last round's no-op.
+is based on that click; 200 users a round, p99 over all rounds; in the first round also 200
+while wrk drives recommend (the machine saturated). Schemathesis fuzzes the OpenAPI once.
+`recommend` is driven twice more: with the answer cache off (every request scored: what a
+stream of users never seen before costs) and with batching off too (what batching buys);
+their baseline is the last round's no-op.
 
 Run: python -m benchmarks.bench_serving [--items 100000] [--rounds 3] [--keep DIR [--build-only]]
 Needs `wrk` on PATH (apt-get install -y wrk).
@@ -94,13 +95,18 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(60)
 
 
-def wrk(url: str, bodies: list[dict], workdir: Path) -> dict:
-    """RPS and p50/p99 latency (ms) from wrk with one thread and a fixed connection count."""
-    body_file, script = workdir / f"bodies-{abs(hash(url))}.jsonl", workdir / "post.lua"
+def wrk_command(url: str, bodies: list[dict], workdir: Path, seconds: int) -> list[str]:
+    """wrk with one thread and a fixed connection count, POSTing the bodies in turn."""
+    body_file, script = workdir / f"bodies-{abs(hash(url))}.jsonl", workdir / f"post-{abs(hash(url))}.lua"
     body_file.write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
     script.write_text(LUA % body_file)
-    out = subprocess.run(["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    return ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+
+
+def wrk(url: str, bodies: list[dict], workdir: Path) -> dict:
+    """RPS and p50/p99 latency (ms) of a WRK_SECONDS run."""
+    out = subprocess.run(wrk_command(url, bodies, workdir, WRK_SECONDS), capture_output=True, text=True,
+                         check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
@@ -133,6 +139,18 @@ def freshness(url: str, users: list[str], items: list[str], rng: np.random.Gener
     if reflected < len(users):
         raise AssertionError(f"{len(users) - reflected} of {len(users)} clicks never reached recommend")
     return samples
+
+
+def freshness_under_load(url: str, users: list[str], items: list[str], rng: np.random.Generator,
+                         bodies: list[dict], workdir: Path) -> list[float]:
+    """`freshness` while wrk drives recommend as in the throughput runs (the machine saturated)."""
+    load = subprocess.Popen(wrk_command(url + "/recommend", bodies, workdir, 600), stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(2)  # wrk connected and running
+        return freshness(url, users, items, rng)
+    finally:
+        load.terminate()
+        load.wait()
 
 
 def ann_quality(root: Path, users: list[str], depth: int = 100) -> dict:
@@ -190,6 +208,7 @@ def main() -> None:
     words = items["title"].astype(str).str.split().explode().dropna().unique()
     queries = [" ".join(rng.choice(words, 2)) for _ in range(200)]
     rec_bodies = [{"user_id": u, "k": 10} for u in picked]
+    item_ids = items["item_id"].astype(str).tolist()
     search_bodies = [{"query": q, "k": 10} for q in queries]
 
     results, scratch = {"ann": ann_quality(root, picked[:200])}, Path(tempfile.mkdtemp(prefix="wrk-"))
@@ -208,8 +227,11 @@ def main() -> None:
                     results["search"] = wrk(url + "/search", search_bodies, scratch)
                     results["noop_search"] = wrk(noop_url + "/search", search_bodies, scratch)
                 fresh += freshness(url, [str(u) for u in rng.choice(users, 200, replace=False)],
-                                   items["item_id"].astype(str).tolist(), rng)
+                                   item_ids, rng)
                 if n == 0:
+                    loaded = freshness_under_load(
+                        url, [str(u) for u in rng.choice(users, 200, replace=False)], item_ids, rng,
+                        rec_bodies, scratch)
                     sent, n5xx, errors = server_errors(url, max_examples=50)
                     results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
             finally:
@@ -235,7 +257,9 @@ def main() -> None:
                    recommend_rps_ratio_vs_noop={"median": median["rps_ratio_vs_noop"],
                                                 "min": min(ratios), "max": max(ratios)},
                    freshness={"samples": len(fresh), "p50_ms": float(np.percentile(fresh, 50)),
-                              "p99_ms": float(np.percentile(fresh, 99))})
+                              "p99_ms": float(np.percentile(fresh, 99))},
+                   freshness_under_load={"samples": len(loaded), "p50_ms": float(np.percentile(loaded, 50)),
+                                         "p99_ms": float(np.percentile(loaded, 99))})
     results.update(items=len(items), build_seconds=build_s, machine=machine(),
                    date=pd.Timestamp.now(tz="UTC").isoformat())
     print(json.dumps(results, indent=2))
@@ -247,6 +271,8 @@ def main() -> None:
            recommend_p99_ms=median["recommend"]["p99_ms"], noop_p99_ms=median["noop"]["p99_ms"],
            search_rps_ratio_vs_noop=results["search"]["rps"] / results["noop_search"]["rps"],
            feedback_to_recommend_p99_ms=results["freshness"]["p99_ms"],
+           feedback_to_recommend_under_load_p50_ms=results["freshness_under_load"]["p50_ms"],
+           feedback_to_recommend_under_load_p99_ms=results["freshness_under_load"]["p99_ms"],
            recommend_answer_cache_hit_share=median["answer_cache_hit_share"],
            recommend_uncached_rps_ratio_vs_noop=results["recommend_uncached"]["rps"] / uncached_noop,
            recommend_uncached_p99_ms=results["recommend_uncached"]["p99_ms"],
