@@ -114,6 +114,11 @@ def wrk(url: str, bodies: list[dict], workdir: Path) -> dict:
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
+def _latency(samples_ms: list[float]) -> dict:
+    return {"samples": len(samples_ms), "p50_ms": float(np.percentile(samples_ms, 50)),
+            "p99_ms": float(np.percentile(samples_ms, 99))}
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
@@ -209,6 +214,9 @@ def main() -> None:
     queries = [" ".join(rng.choice(words, 2)) for _ in range(200)]
     rec_bodies = [{"user_id": u, "k": 10} for u in picked]
     item_ids = items["item_id"].astype(str).tolist()
+
+    def clicking_users() -> list[str]:  # 200 users, a new draw for each freshness measurement
+        return [str(u) for u in rng.choice(users, 200, replace=False)]
     search_bodies = [{"query": q, "k": 10} for q in queries]
 
     results, scratch = {"ann": ann_quality(root, picked[:200])}, Path(tempfile.mkdtemp(prefix="wrk-"))
@@ -226,12 +234,9 @@ def main() -> None:
                 if n == 0:
                     results["search"] = wrk(url + "/search", search_bodies, scratch)
                     results["noop_search"] = wrk(noop_url + "/search", search_bodies, scratch)
-                fresh += freshness(url, [str(u) for u in rng.choice(users, 200, replace=False)],
-                                   item_ids, rng)
+                fresh += freshness(url, clicking_users(), item_ids, rng)
                 if n == 0:
-                    loaded = freshness_under_load(
-                        url, [str(u) for u in rng.choice(users, 200, replace=False)], item_ids, rng,
-                        rec_bodies, scratch)
+                    loaded = freshness_under_load(url, clicking_users(), item_ids, rng, rec_bodies, scratch)
                     sent, n5xx, errors = server_errors(url, max_examples=50)
                     results["schemathesis"] = {"requests": sent, "5xx": n5xx, "examples": errors[:5]}
             finally:
@@ -256,10 +261,7 @@ def main() -> None:
     results.update(rounds=rounds, recommend=median["recommend"], noop_recommend=median["noop"],
                    recommend_rps_ratio_vs_noop={"median": median["rps_ratio_vs_noop"],
                                                 "min": min(ratios), "max": max(ratios)},
-                   freshness={"samples": len(fresh), "p50_ms": float(np.percentile(fresh, 50)),
-                              "p99_ms": float(np.percentile(fresh, 99))},
-                   freshness_under_load={"samples": len(loaded), "p50_ms": float(np.percentile(loaded, 50)),
-                                         "p99_ms": float(np.percentile(loaded, 99))})
+                   freshness=_latency(fresh), freshness_under_load=_latency(loaded))
     results.update(items=len(items), build_seconds=build_s, machine=machine(),
                    date=pd.Timestamp.now(tz="UTC").isoformat())
     print(json.dumps(results, indent=2))

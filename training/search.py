@@ -38,10 +38,13 @@ class HybridSearch:
         return np.stack([self.bm25.get_scores(t) if len(t) else np.zeros(n_docs) for t in tokens]
                         ).astype(np.float32)
 
+    def query_vectors(self, queries: list[str], encoded: np.ndarray | None = None) -> np.ndarray:
+        """`encoded` when the caller already has the queries' vectors (the service batches
+        them), else the encoder's."""
+        return self.encode(queries) if encoded is None else encoded
+
     def embedding_scores(self, queries: list[str], encoded: np.ndarray | None = None) -> np.ndarray:
-        """`encoded`: the queries' vectors when already computed (the service batches them)."""
-        encoded = self.encode(queries) if encoded is None else encoded
-        return (encoded @ self.vectors.vectors.T).astype(np.float32)
+        return (self.query_vectors(queries, encoded) @ self.vectors.vectors.T).astype(np.float32)
 
     def scores(self, queries: list[str], personal: np.ndarray | None = None,
                personal_weight: float = 0.0, encoded: np.ndarray | None = None) -> np.ndarray:
@@ -61,7 +64,7 @@ class HybridSearch:
         embeddings and by the personal scores: (items, fused scores)."""
         w = self.bm25_weight
         views = {"bm25": dense_view(self.bm25_scores([query]), depth),
-                 "embedding": self.vectors.view(self.encode([query]) if encoded is None else encoded, depth)}
+                 "embedding": self.vectors.view(self.query_vectors([query], encoded), depth)}
         weights = {"bm25": w, "embedding": 1 - w}
         if personal is not None and personal_weight:
             views["personal"], weights["personal"] = dense_view(personal[None], depth), personal_weight
