@@ -34,7 +34,8 @@ def test_split():
 def fit_and_test(name: str, data, cfg, split):
     """Fit on the events before the test cut; full-ranking NDCG@10 on the test window."""
     from shopfusion.training.device import device, synchronize
-    from shopfusion.training.evaluate import build_model, ndcg_at_10
+    from shopfusion.training.evaluate import ndcg_at_10
+    from shopfusion.training.registry import build_model
 
     model = build_model(name, cfg)
     t0 = time.perf_counter()
@@ -47,7 +48,8 @@ def fit_and_test(name: str, data, cfg, split):
 
 def score_artifact(name: str, path: str) -> None:
     """Child process without CUDA: load a GPU-trained artifact and print its test NDCG@10."""
-    from shopfusion.training.evaluate import build_model, ndcg_at_10
+    from shopfusion.training.evaluate import ndcg_at_10
+    from shopfusion.training.registry import build_model
 
     data, cfg, split = test_split()
     model = build_model(name, cfg).load(Path(path))

@@ -18,8 +18,9 @@ import time
 import pandas as pd
 
 from benchmarks.common import machine, record
+from shopfusion.bundle import monitored_frame
 from shopfusion.config import DriftConfig, GeneratorConfig, load_params
-from shopfusion.monitoring.drift import detect, event_frame
+from shopfusion.monitoring.drift import detect
 
 KNOBS = {  # each a moderate, realistic change
     "category_shift": {"category_shift": 0.3},
@@ -38,8 +39,8 @@ def windows(cfg: GeneratorConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     cut = pd.Timestamp(cfg.start, tz="UTC") + pd.Timedelta(days=cfg.days * cfg.drift.start_fraction)
     days = load_params().monitor.new_item_days
     before = (ts < cut).to_numpy()
-    return (event_frame(shop.events[before], shop.catalog, days),
-            event_frame(shop.events[~before], shop.catalog, days))
+    return (monitored_frame(shop.events[before], shop.catalog, days),
+            monitored_frame(shop.events[~before], shop.catalog, days))
 
 
 def detection(seeds: int) -> dict:

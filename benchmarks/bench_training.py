@@ -88,7 +88,8 @@ def sasrec_throughput(data, seconds: float = 20.0, dev=None) -> tuple[float, flo
 
 
 def train_all_seconds(data) -> float:
-    from shopfusion.training.evaluate import build_model, usable_models
+    from shopfusion.training.evaluate import usable_models
+    from shopfusion.training.registry import build_model
 
     cfg = load_params().train
     t0 = time.perf_counter()

@@ -14,8 +14,23 @@ from shopfusion.dags.stages import POOL, RETRAIN, RETRIES, read_json, report_lin
      is_paused_upon_creation=False,  # drift must trigger retraining with no person involved
      default_args={**RETRIES, "execution_timeout": timedelta(minutes=30)})
 def shopfusion_monitor():
+    """### Watch the champion for drift; request retraining when it drifts
+
+    Hourly. Compares the champion bundle's reference window with the events that arrived
+    since (validated batches and the service's feedback log) and with what was served.
+
+    - **reads** the champion bundle (`reference.parquet`), `data/validated/`, `data/feedback/`,
+      the request log `data/serving/requests.jsonl`
+    - **writes** `reports/monitor/decision.json` (+ `decisions.jsonl`), one Evidently HTML
+      report per run, and the run in the Evidently workspace (`reports/monitor/workspace`)
+    - **on drift** publishes the retrain-request asset, which schedules `shopfusion_train`
+    """
+
     @task(pool=POOL)
     def monitor() -> bool:
+        """`shopfusion monitor`: one Evidently drift test per monitored column plus served-
+        traffic signals (coverage, exposure Gini, CTR); writes `reports/monitor/decision.json`
+        and the HTML report linked in this log. Returns whether retraining is requested."""
         run_stage("monitor")
         decision = read_json("reports/monitor/decision.json")
         if decision.get("report"):
@@ -25,10 +40,12 @@ def shopfusion_monitor():
 
     @task.short_circuit
     def drifted(retrain: bool) -> bool:
+        """Stops the run here unless the monitor found drift."""
         return retrain
 
     @task(outlets=[RETRAIN])
     def request_retraining() -> None:
+        """Publishes the retrain-request asset: `shopfusion_train` is scheduled on it."""
         print("drift found: retrain requested")
 
     drifted(monitor()) >> request_retraining()

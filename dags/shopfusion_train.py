@@ -8,34 +8,62 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from shopfusion.dags.stages import MODELS, POOL, RETRAIN, RETRIES, VALIDATED, read_json, run_stage
+from shopfusion.dags.stages import POOL, RETRAIN, RETRIES, VALIDATED, model_line_up, read_json, run_stage
+
+TRAIN_DOC = """`shopfusion train --model <family>`: one model family on all validated events (the
+serving artifact) in `models/trained/<family>/` with its manifest; one mapped task per family."""
 
 
 @dag(dag_id="shopfusion_train", schedule=(VALIDATED | RETRAIN), catchup=False, tags=["shopfusion"],
      is_paused_upon_creation=False, default_args={**RETRIES, "execution_timeout": timedelta(hours=1)})
 def shopfusion_train():
-    @task(pool=POOL)
-    def features() -> None:
-        run_stage("features")
+    """### Retrain, fuse, evaluate, package and gate the recommenders
+
+    Scheduled by the validated-data asset (`shopfusion_ingest`) or the retrain-request asset
+    (`shopfusion_monitor`). One `train` task per model family in `train.models` (params.yaml).
+
+    - **reads** `data/validated/`, `params.yaml`
+    - **writes** `data/features/` + the Feast online store, `models/trained/<family>/`,
+      `models/fusion/`, `models/export/` (the bundle, also saved in the BentoML model store),
+      the champion registry `data/serving/registry.json`
+    - **reports**: `reports/features/summary.json`, `reports/train/metrics.json` and
+      `metrics_at_k.png`, the gate's decision `reports/monitor/gate.json`
+    """
 
     @task(pool=POOL)
+    def features() -> None:
+        """`shopfusion features`: user and item features, text embeddings, Feast apply and
+        materialize. Writes `data/features/`, `data/feast/`; report
+        `reports/features/summary.json`."""
+        run_stage("features")
+
+    @task(pool=POOL, doc_md=TRAIN_DOC)  # a mapped task does not take its docstring as doc_md
     def train(model: str) -> None:
         run_stage("train", "--model", model)
 
     @task(pool=POOL)
     def fuse() -> None:
+        """`shopfusion fuse`: models fit before the validation window score it; fusion weights
+        and the stacker are tuned there. Writes `models/fusion/` (method, weights, stacker)."""
         run_stage("fuse")
 
     @task(pool=POOL)
     def evaluate() -> None:
+        """`shopfusion evaluate`: every model and fusion method on the test window, read once.
+        Report: `reports/train/metrics.json` and `metrics_at_k.png`."""
         run_stage("evaluate")
 
     @task(pool=POOL)
     def package() -> None:
+        """`shopfusion package`: trained models + fusion + catalog -> the bundle in
+        `models/export/`, saved as a version in the BentoML model store."""
         run_stage("package")
 
     @task(pool=POOL)
     def gate() -> bool:
+        """`shopfusion gate`: the packaged challenger replaces the champion only if its NDCG@10
+        on the newest window is not worse beyond `monitor.gate_tolerance`. Report:
+        `reports/monitor/gate.json`; the decision goes to the registry history."""
         run_stage("gate")
         decision = read_json("reports/monitor/gate.json")
         print("gate:", decision["reason"])
@@ -43,7 +71,8 @@ def shopfusion_train():
 
     @task
     def reload(promoted: bool) -> str:
-        """Tell a running service to switch to the champion (none running: nothing to do)."""
+        """Tell a running service (`SHOPFUSION_SERVICE_URL`) to switch to a newly promoted
+        champion; none running: nothing to do, it loads the champion when it starts."""
         import httpx
 
         url = os.environ.get("SHOPFUSION_SERVICE_URL", "http://127.0.0.1:3000")
@@ -54,7 +83,7 @@ def shopfusion_train():
         except httpx.HTTPError as exc:
             return f"no service at {url} ({exc}); it loads the champion when it starts"
 
-    trained = train.expand(model=MODELS)
+    trained = train.expand(model=model_line_up())
     features() >> trained >> fuse() >> evaluate() >> package() >> reload(gate())
 
 

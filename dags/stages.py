@@ -19,11 +19,19 @@ VALIDATED = Asset("shopfusion://data/validated")  # ingest publishes it, train i
 RETRAIN = Asset("shopfusion://retrain-request")  # monitor publishes it on drift; train is scheduled on it
 POOL = "shopfusion_stages"  # one slot: created by scripts/airflow.sh
 RETRIES = {"retries": 2, "retry_exponential_backoff": True}
-MODELS = ["popularity", "itemknn", "mf", "two_tower", "sasrec", "text"]
 
 
 def project_root() -> Path:
     return Path(os.environ.get("SHOPFUSION_ROOT", Path(__file__).resolve().parents[1]))
+
+
+def model_line_up() -> list[str]:
+    """`train.models` from the project's params.yaml, read at parse time (YAML and the model
+    registry's names: no torch import)."""
+    from shopfusion.config import load_params
+    from shopfusion.training.registry import line_up
+
+    return line_up(load_params(project_root() / "params.yaml").train)
 
 
 def run_stage(*args: str) -> str:

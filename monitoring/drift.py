@@ -9,30 +9,11 @@ test passes when one important column drifts.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from shopfusion.config import MonitorConfig
 
 NUMERICAL = ("price", "session_events")
-DAY = pd.Timedelta(days=1)
-
-
-def event_frame(events: pd.DataFrame, catalog: pd.DataFrame, new_item_days: float) -> pd.DataFrame:
-    """Per event: event_type, category_top, price, new_item (yes/no), session_events (how
-    many events its visit has: user activity, stable while the user mix changes)."""
-    items = catalog.drop_duplicates("item_id").set_index("item_id")
-    ts = pd.to_datetime(events["ts"], utc=True)
-    created = pd.to_datetime(events["item_id"].map(items["created_at"]), utc=True)
-    per_session = events.groupby("session_id")["session_id"].transform("size") if len(events) else ts
-    category = events["item_id"].map(items["category_path"]).astype(str)
-    return pd.DataFrame({
-        "event_type": events["event_type"].astype(str).to_numpy(),
-        "category_top": category.str.split("/").str[0].to_numpy(),
-        "price": pd.to_numeric(events["price"], errors="coerce").to_numpy(dtype=float),
-        "new_item": np.where((ts - created) / DAY < new_item_days, "new", "established"),
-        "session_events": pd.to_numeric(per_session).to_numpy(dtype=float),
-    })
 
 
 def sample(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:

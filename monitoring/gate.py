@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from shopfusion.config import Params
-from shopfusion.serving.registry import Registry
+from shopfusion.registry import Registry
 
 
 def champion_on_window(bundle: Path, params: Params) -> dict:
     """NDCG@10 (and recall@10) of the champion bundle on the current test window."""
     from shopfusion.serving.engine import Engine
     from shopfusion.training.evaluate import splits
+    from shopfusion.training.fusion import dense
     from shopfusion.training.metrics import next_item_metrics, target_ranks
     from shopfusion.training.stage import TrainPaths, load_dataset
 
@@ -40,7 +41,7 @@ def champion_on_window(bundle: Path, params: Params) -> dict:
     for start in range(0, len(requests), size):
         batch = engine.fused_scores_batch(requests[start: start + size])
         for row, scored in enumerate(batch, start):
-            scores[row, to_current[ok]] = scored.dense(len(engine.item_index))[ok]
+            scores[row, to_current[ok]] = dense(scored.items, scored.fused, len(engine.item_index))[ok]
     scores = np.nan_to_num(scores, neginf=-1e30)
     metrics = next_item_metrics(target_ranks(scores, test.targets), ks=(10,))
     return {"ndcg@10": metrics["ndcg@10"], "recall@10": metrics.get("recall@10"),

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopfusion.bundle import champion_bundle, monitored_frame
 from shopfusion.config import Params
 from shopfusion.contracts import EVENTS
-from shopfusion.monitoring.drift import detect, event_frame
+from shopfusion.logs import feedback_log, request_log
+from shopfusion.monitoring.drift import detect
 from shopfusion.privacy import pseudonymize
-from shopfusion.serving.logs import feedback_log, request_log
 
 CTR_WINDOW = pd.Timedelta(minutes=30)  # a click this soon after a recommendation counts for it
 
@@ -69,8 +70,6 @@ def served_signals(params: Params, root: Path, events: pd.DataFrame, n_items: in
 def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None) -> dict:
     from bentoml.exceptions import NotFound
 
-    from shopfusion.serving.runtime import champion_bundle
-
     mon, now = params.monitor, now or pd.Timestamp.now(tz="UTC")
     out = Path(root) / mon.reports_dir
     try:
@@ -89,7 +88,7 @@ def run(params: Params, root: Path = Path("."), now: pd.Timestamp | None = None)
     validated_catalog = root / "data/validated/catalog.parquet"
     if validated_catalog.exists():
         catalog = pd.concat([pd.read_parquet(validated_catalog), catalog], ignore_index=True)
-    decision, snapshots = detect(reference, event_frame(events, catalog, mon.new_item_days), mon)
+    decision, snapshots = detect(reference, monitored_frame(events, catalog, mon.new_item_days), mon)
     served = served_signals(params, root, events, manifest["items"], since)
     flags = []
     if served.get("exposure_gini", 0) > mon.max_exposure_gini:

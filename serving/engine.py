@@ -7,7 +7,6 @@ per-user score statistics: the same functions the offline evaluation ran (traini
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopfusion.bundle import ITEMS, read_manifest
 from shopfusion.config import ServeConfig
 from shopfusion.serving.answers import AnswerCache
-from shopfusion.training.fusion import candidates, weighted
+from shopfusion.training.fusion import candidates, ranks_in, weighted
 
 FALLBACK = "popularity"  # the last resort: needs no user data and cannot time out in practice
 RANK_DEPTH = 100  # a model "contributed" an item when the item is in its top RANK_DEPTH
@@ -41,12 +41,6 @@ class Scored:
     dropped: dict[str, str]
     cold: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
-    def dense(self, n_items: int) -> np.ndarray:
-        """(n_items,) fused scores, -inf outside the candidates."""
-        out = np.full(n_items, -np.inf, np.float32)
-        out[self.items] = self.fused
-        return out
-
 
 @dataclass
 class Ranking:
@@ -65,28 +59,22 @@ class Ranking:
 
 class Engine:
     def __init__(self, bundle: Path, cfg: ServeConfig):
-        from shopfusion.training.evaluate import model_classes, stacker_item_features
+        from shopfusion.training.fuser import Fuser
+        from shopfusion.training.registry import model_class
+        from shopfusion.training.stacker import item_features
 
         self.cfg = cfg
-        self.manifest = json.loads((bundle / "manifest.json").read_text())
-        self.items = pd.read_parquet(bundle / "items.parquet")
+        self.manifest = read_manifest(bundle)
+        self.items = pd.read_parquet(bundle / ITEMS)
         self.item_index = pd.Index(self.items["item_id"].astype(str))
         self.item_ids = self.item_index.to_numpy(dtype=object)  # position -> id, without pandas
         self.user_index = pd.Index(pd.read_parquet(bundle / "users.parquet")["user_id"])
-        classes = model_classes()
-        self.models = {name: classes[name]().load(bundle / "models" / name / "model.pt")
-                       for name in self.manifest["weights"]}
-        self.weights = self.manifest["weights"]
-        meta = json.loads((bundle / "fusion" / "fusion.json").read_text())
-        self.fusion_depth = meta.get("fusion_depth", RANK_DEPTH)
-        self.stacker = None
-        if self.cfg.fusion == "stacker":
-            from shopfusion.training.stacker import Stacker
-
-            self.stacker = Stacker.load(bundle / "fusion" / "stacker.txt", meta["stacker_depth"])
-            self.stacker.predict_threads = 1  # a few hundred rows: thread start-up costs more
+        self.fuser = Fuser.load(bundle / "fusion")  # method, weights, depths, stacker: all of fusion
+        self.fuser.stacker.predict_threads = 1  # a few hundred rows: thread start-up costs more
+        self.models = {name: model_class(name)().load(bundle / "models" / name / "model.pt")
+                       for name in self.fuser.models}
         counts = self.items["train_count"].to_numpy()
-        self.item_feats = stacker_item_features(counts, self.items["age_days"].to_numpy())
+        self.item_feats = item_features(counts, self.items["age_days"].to_numpy())
         self.category = self.items["category_path"].astype(str).to_numpy(dtype=str)  # for np.char
         self.price = self.items["price"].astype(float).to_numpy()
         text = bundle / "item_text.npy"
@@ -177,7 +165,7 @@ class Engine:
 
     def fused_scores_batch(self, requests: list[tuple[str, np.ndarray]]) -> list[Scored]:
         """fused_scores for several (user, history) at once: the models score them together."""
-        depth = max(RANK_DEPTH, self.fusion_depth, self.stacker.depth if self.stacker else 0)
+        depth = self.fuser.view_depth(RANK_DEPTH)
         warm = [i for i, (_, history) in enumerate(requests) if len(history)]
         out = [None] * len(requests)
         if len(warm) < len(requests):  # cold start: nothing personal to go on
@@ -188,16 +176,9 @@ class Engine:
             return out
         histories = [requests[i][1] for i in warm]
         views, dropped = self.model_views([requests[i][0] for i in warm], histories, depth)
-        if self.stacker is not None and views and not dropped:
-            cand = candidates(views, self.stacker.depth)
-            fused = self.stacker.score(cand, self.item_feats,
-                                       np.array([len(h) for h in histories], np.float32))
-        else:
-            weights = {n: w for n, w in self.weights.items() if n in views}
-            if not any(weights.values()):  # every weighted model dropped: fall back to what is left
-                weights = {n: 1.0 for n in views}
-            cand = candidates(views, self.fusion_depth)
-            fused = weighted(cand, weights)
+        # a degraded request (a model dropped) is fused by weights over the models left
+        lengths = np.array([len(h) for h in histories], np.float32)
+        cand, fused = self.fuser.score(views, self.item_feats, lengths, "weighted" if dropped else None)
         cold = self._best_cold(views.get("text"), len(warm))
         for row, i in enumerate(warm):
             ok = cand.valid[row]
@@ -227,10 +208,12 @@ class Engine:
         if exclude_purchased:
             banned |= self.purchased.get(user_id, set())
         top, scores = self._top(scored, banned, k)
-        ranks = {n: _ranks_in(best[:RANK_DEPTH], top) for n, best in scored.tops.items()}
+        ranks = {n: ranks_in(best[None, :RANK_DEPTH], top[None], RANK_DEPTH)[0]
+                 for n, best in scored.tops.items()}
         return Ranking(
             items=self.item_ids[top].tolist(), scores=scores,
-            contributions=[{n: r[j] for n, r in ranks.items() if r[j]} for j in range(len(top))],
+            contributions=[{n: int(r[j]) + 1 for n, r in ranks.items() if r[j] < RANK_DEPTH}
+                           for j in range(len(top))],
             models=list(scored.tops), dropped=scored.dropped, cold_start=len(history) == 0,
             based_on=self.item_ids[history[-5:]][::-1].tolist())
 
@@ -324,8 +307,3 @@ class Engine:
             keep &= self.price[items] <= max_price
         return keep
 
-
-def _ranks_in(best: np.ndarray, items: np.ndarray) -> list[int]:
-    """1-based rank of each item in a model's best-first list, 0 when not in it."""
-    hit = items[:, None] == best[None, :]
-    return np.where(hit.any(1), hit.argmax(1) + 1, 0).tolist()

@@ -8,7 +8,6 @@ features the stacker reads, text embeddings for search, and which items each use
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -17,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopfusion.bundle import ITEMS, MANIFEST, REFERENCE, bundle_version, monitored_frame, read_manifest
 from shopfusion.config import Params
+from shopfusion.training.fuser import Fuser
+from shopfusion.training.stacker import item_age_days
 from shopfusion.training.stage import TrainPaths, data_version, load_dataset
 
 ITEM_COLUMNS = ["item_id", "title", "description", "category_path", "brand", "price", "created_at"]
@@ -31,8 +33,6 @@ class PackagePaths:
 
 def item_table(data, cut: float) -> pd.DataFrame:
     """Catalog rows in model index order, plus what the stacker reads per item at `cut`."""
-    from shopfusion.training.evaluate import item_age_days
-
     items = data.items.reindex(columns=ITEM_COLUMNS).copy()
     items["train_count"] = np.bincount(data.interactions.item, minlength=data.interactions.n_items)
     items["age_days"] = item_age_days(cut, data)
@@ -41,10 +41,8 @@ def item_table(data, cut: float) -> pd.DataFrame:
 
 def reference_frame(events: pd.DataFrame, catalog: pd.DataFrame, params: Params) -> pd.DataFrame:
     """The newest training events as the monitor sees them: the drift reference."""
-    from shopfusion.monitoring.drift import event_frame
-
     newest = events.sort_values("ts").tail(params.monitor.reference_rows)
-    return event_frame(newest, catalog, params.monitor.new_item_days)
+    return monitored_frame(newest, catalog, params.monitor.new_item_days)
 
 
 def evaluation(metrics_file: Path, method: str) -> dict | None:
@@ -60,55 +58,41 @@ def evaluation(metrics_file: Path, method: str) -> dict | None:
 def export(params: Params, paths: PackagePaths = PackagePaths()) -> dict:
     """Write the bundle folder; returns its manifest (with a content version)."""
     data = load_dataset(paths.train)
-    fusion_dir = paths.train.models / "fusion"
-    if not (fusion_dir / "fusion.json").exists():
-        raise FileNotFoundError(f"package: no fusion in {fusion_dir}; run `shopfusion fuse` first")
-    fusion = json.loads((fusion_dir / "fusion.json").read_text())
+    fuser = Fuser.load(paths.train.fusion)
     out = paths.export
     if out.exists():
         shutil.rmtree(out)
     (out / "models").mkdir(parents=True)
     models = {}
-    for name in fusion["weights"]:
-        src = paths.train.models / name
+    for name in fuser.models:
+        src = paths.train.trained(name)
         if not (src / "model.pt").exists():
             raise FileNotFoundError(f"package: no trained {name} in {src}; run `shopfusion train`")
         shutil.copytree(src, out / "models" / name)
         models[name] = json.loads((src / "manifest.json").read_text())
-    shutil.copytree(fusion_dir, out / "fusion")
+    shutil.copytree(paths.train.fusion, out / "fusion")
     cut = float(data.interactions.ts.max()) if len(data.interactions.ts) else 0.0
-    item_table(data, cut).to_parquet(out / "items.parquet", index=False)
+    item_table(data, cut).to_parquet(out / ITEMS, index=False)
     pd.DataFrame({"user_id": data.user_ids.astype(str)}).to_parquet(out / "users.parquet", index=False)
     if data.item_text is not None:
         np.save(out / "item_text.npy", data.item_text)
     ev = pd.read_parquet(paths.train.validated / "events.parquet")
     ev[ev["event_type"] == "purchase"][["user_id", "item_id"]].drop_duplicates().to_parquet(
         out / "purchases.parquet", index=False)
-    reference_frame(ev, data.items, params).to_parquet(out / "reference.parquet", index=False)
+    reference_frame(ev, data.items, params).to_parquet(out / REFERENCE, index=False)
     manifest = {
         "data_version": data_version(paths.train),
         "packaged_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "data_end": pd.Timestamp(cut, unit="s", tz="UTC").isoformat(),
-        "fusion": params.serve.fusion,
-        "weights": fusion["weights"],
+        "fusion": fuser.method,
         "models": {n: {k: m.get(k) for k in ("trained_at", "data_version", "params")}
                    for n, m in models.items()},
         "items": int(data.interactions.n_items), "users": int(data.interactions.n_users),
-        "evaluation": evaluation(paths.train.reports / "metrics.json", params.serve.fusion),
+        "evaluation": evaluation(paths.train.reports / "metrics.json", fuser.method),
     }
     manifest["version"] = bundle_version(out)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
-
-
-def bundle_version(folder: Path) -> str:
-    """Content hash of the bundle (excluding its manifest): the same inputs, the same version."""
-    digest = hashlib.sha256()
-    # manifests carry times (packaged, trained), not content
-    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"):
-        digest.update(str(f.relative_to(folder)).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def save_to_store(folder: Path, name: str) -> str:
@@ -117,7 +101,7 @@ def save_to_store(folder: Path, name: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_manifest(folder)
     tag = f"{name}:{manifest['version']}"
     try:
         bentoml.models.get(tag)

@@ -12,24 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopfusion.bundle import champion_bundle
 from shopfusion.config import Params
+from shopfusion.logs import feedback_log, feedback_quarantine, request_log
 from shopfusion.privacy import pseudonymize
 from shopfusion.serving.batching import LoopBatcher
 from shopfusion.serving.engine import Engine, Ranking, Scored
-from shopfusion.serving.logs import feedback_log, feedback_quarantine, request_log
-from shopfusion.serving.registry import Registry
+from shopfusion.training.fusion import dense
 
 RECENT_ITEMS = "sequential_v1"  # the feature service with user_recent: all that recommend reads
-
-
-def champion_bundle(params: Params, root: Path) -> tuple[str, Path]:
-    """The champion's tag and folder in the BentoML model store (newest version if none was
-    promoted yet)."""
-    import bentoml
-
-    tag = Registry(root / params.serve.registry).champion or f"{params.serve.model_name}:latest"
-    model = bentoml.models.get(tag)
-    return str(model.tag), Path(model.path)
 
 
 class Runtime:
@@ -189,7 +180,7 @@ class Runtime:
             await self.batcher.submit((engine, user_id, []))
         if not len(history):
             return None, problem
-        fused = scored.dense(len(engine.item_index))
+        fused = dense(scored.items, scored.fused, len(engine.item_index))
         return np.where(np.isfinite(fused), fused, np.nanmin(fused[np.isfinite(fused)])), problem
 
     async def accept_feedback(self, events: list[dict]) -> dict:

@@ -126,14 +126,13 @@ def train(
 ) -> None:
     """Fit model families on all validated events: the artifacts serving loads.
 
-    Writes models/<family>/model.pt and a manifest (data version, params, fit time). Training
-    runs in this process with torch (CUDA + bf16 when present, CPU otherwise).
+    Writes models/trained/<family>/model.pt and a manifest (data version, params, fit time).
+    Training runs in this process with torch (CUDA + bf16 when present, CPU otherwise).
     """
-    from shopfusion.training.stage import train_model
+    from shopfusion.training.stage import train_models
 
     with _clear_errors():
-        cfg = load_params(params_file).train
-        _print({name: train_model(name, cfg) for name in ([model] if model else cfg.models)})
+        _print(train_models(load_params(params_file).train, model))
 
 
 @app.command()
@@ -209,7 +208,7 @@ def monitor(params_file: ParamsOpt = PARAMS_FILE) -> None:
 @app.command()
 def rollback(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Make the previous champion the serving model again (then POST /admin/reload)."""
-    from shopfusion.serving.registry import Registry
+    from shopfusion.registry import Registry
 
     with _clear_errors():
         _print(Registry(load_params(params_file).serve.registry).rollback())

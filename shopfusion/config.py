@@ -85,7 +85,7 @@ class GeneratorConfig:
 
 @dataclass(frozen=True)
 class IngestConfig:
-    source: str = "synthetic"  # synthetic | uci | ml100k
+    source: str = "synthetic"  # synthetic | uci | ml100k | esci
     out_dir: str = "data/raw"
     shared_data_dir: str = "../shared/data"
 
@@ -136,7 +136,8 @@ class TrainConfig:
     fusion_max_windows: int = 4
     max_len: int = 50  # history items a model sees
     max_eval_users: int = 3000  # per window: a seeded sample beyond this (users x items in memory)
-    models: tuple[str, ...] = ("popularity", "itemknn", "mf", "two_tower", "sasrec", "text")
+    models: tuple[str, ...] = ()  # the line-up; empty = every registered model (training/registry.py)
+    fusion: str = "stacker"  # the method the bundle serves: stacker | weighted (degraded: weighted)
     fusion_depth: int = 100  # top-list length for rank fusion
     sampled_negatives: int = 100  # for the sampled metrics reported beside full ranking
     leave_last_out: bool = True  # also report single models under per-user leave-last-out
@@ -149,7 +150,6 @@ class ServeConfig:
     """The BentoML services: which packaged model, fusion, time budgets, logs."""
 
     model_name: str = "shopfusion"  # name in the BentoML model store
-    fusion: str = "stacker"  # stacker | weighted (the stacker falls back to weighted when degraded)
     model_budget_ms: float = 100.0  # a model slower than this is dropped from that request
     cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
     threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)

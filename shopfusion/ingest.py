@@ -42,7 +42,7 @@ def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
     import pandas as pd
 
     from shopfusion.contracts import EVENTS
-    from shopfusion.serving.logs import feedback_log
+    from shopfusion.logs import feedback_log
 
     fb = feedback_log(feedback_dir).read() if feedback_dir.is_dir() else pd.DataFrame()
     if not len(fb):

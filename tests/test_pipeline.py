@@ -25,7 +25,8 @@ def test_repro_runs_every_stage(project):
         assert f"Running stage '{stage}" in first, stage
     assert (root / "data/validated/events.parquet").is_file()
     assert (root / "data/feast/online.db").is_file()
-    assert (root / "models/sasrec/model.pt").is_file() and (root / "models/fusion/stacker.txt").is_file()
+    assert (root / "models/trained/sasrec/model.pt").is_file()
+    assert (root / "models/fusion/stacker.txt").is_file()
     assert (root / "reports/train/metrics.json").is_file()
     assert (root / "models/export/manifest.json").is_file()
     assert list((root / ".bentoml/models/shopfusion").iterdir())

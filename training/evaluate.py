@@ -15,40 +15,16 @@ import numpy as np
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
-from shopfusion.training.fusion import (
-    Candidates,
-    candidate_target_ranks,
-    candidates,
-    dense,
-    rank_fusion,
-    top_items,
-    tune_weights,
-    weighted,
-)
+from shopfusion.training.fuser import Fuser
+from shopfusion.training.fusion import Candidates, candidate_target_ranks, candidates, top_items, tune_weights
 from shopfusion.training.metrics import ndcg_per_user, next_item_metrics, sampled_ranks, target_ranks
-from shopfusion.training.models.base import Recommender
-from shopfusion.training.stacker import Stacker
-
-DAY = 86_400.0
-
-
-def model_classes() -> dict[str, type[Recommender]]:
-    from shopfusion.training.models.itemknn import ItemKNN
-    from shopfusion.training.models.popularity import Popularity
-    from shopfusion.training.models.text import TextRecommender
-    from shopfusion.training.neural import MFRecommender, SASRecRecommender, TwoTowerRecommender
-
-    return {c.name: c for c in (Popularity, ItemKNN, MFRecommender, TwoTowerRecommender,
-                                SASRecRecommender, TextRecommender)}
-
-
-def build_model(name: str, cfg: TrainConfig) -> Recommender:
-    return model_classes()[name](**cfg.model_params.get(name, {}))
+from shopfusion.training.registry import build_model, line_up
+from shopfusion.training.stacker import Stacker, item_age_days, item_features
 
 
 def usable_models(data: Dataset, cfg: TrainConfig) -> list[str]:
     """The configured line-up, less the text model where the data has no item text."""
-    return [n for n in cfg.models if n != "text" or data.item_text is not None]
+    return [n for n in line_up(cfg) if n != "text" or data.item_text is not None]
 
 
 @dataclass
@@ -83,19 +59,10 @@ def ndcg_at_10(scores: np.ndarray, targets: np.ndarray) -> float:
     return ndcg10(target_ranks(scores, targets))
 
 
-def item_age_days(cut: float, data: Dataset) -> np.ndarray:
-    return np.clip((cut - data.item_created) / DAY, 0, 3650)
-
-
-def stacker_item_features(counts: np.ndarray, age_days: np.ndarray) -> np.ndarray:
-    """Per item: train popularity, age at the cut, unseen flag (serving builds the same)."""
-    return np.stack([np.log1p(counts), age_days, (counts == 0).astype(float)], 1).astype(np.float32)
-
-
 def stacker_inputs(split: Split, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Item features and history lengths."""
     counts = np.bincount(split.train.item, minlength=data.interactions.n_items)
-    item = stacker_item_features(counts, item_age_days(split.cut, data))
+    item = item_features(counts, item_age_days(split.cut, data))
     return item, np.array([len(h) for h in split.history], dtype=np.float32)
 
 
@@ -145,27 +112,7 @@ def splits(data: Dataset, cfg: TrainConfig) -> tuple[Split, Split]:
             next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed, cfg.max_eval_users))
 
 
-@dataclass
-class Fusion:
-    """What the validation window decides: weights for weighted fusion, and the stacker."""
-
-    weights: dict[str, float]
-    stacker: Stacker
-    valid_ndcg: dict[str, float]
-
-    def apply(self, views: dict, split: Split, data: Dataset, depth: int) -> dict[str, np.ndarray]:
-        """Each method's (users, n_items) scores: -inf outside its candidates."""
-        n = data.interactions.n_items
-        cand, stacked = candidates(views, depth), candidates(views, self.stacker.depth)
-        return {
-            "weighted": dense(cand, weighted(cand, self.weights), n),
-            "rrf": dense(cand, rank_fusion(cand, "rrf"), n),
-            "borda": dense(cand, rank_fusion(cand, "borda"), n),
-            "stacker": dense(stacked, self.stacker.score(stacked, *stacker_inputs(split, data)), n),
-        }
-
-
-def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fusion:
+def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fuser:
     """Fit models before each validation window, score it, tune weights and train the stacker
     on all of them together. Never reads the test window."""
     stacker = Stacker(seed=cfg.seed, **cfg.stacker)
@@ -179,16 +126,17 @@ def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fusion:
     cand, targets = Candidates.concat(pooled), np.concatenate([w[1] for w in windows])
     n_items = data.interactions.n_items
     weights = tune_weights(cand, lambda fused: ndcg10(candidate_target_ranks(cand, fused, targets, n_items)))
-    return Fusion(weights, stacker.fit_windows(windows),
-                  {n: ndcg10(np.concatenate(r)) for n, r in ranks.items()})
+    return Fuser(cfg.fusion, weights, cfg.fusion_depth, stacker.fit_windows(windows),
+                 {n: ndcg10(np.concatenate(r)) for n, r in ranks.items()})
 
 
-def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fusion) -> dict:
+def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser) -> dict:
     """Refit models before the test cut and read the test window once, for every model and
     every fusion method."""
     _, test = splits(data, cfg)
     scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
-    scores, fused = scored.scores, fusion.apply(scored.views, test, data, cfg.fusion_depth)
+    scores = scored.scores
+    fused = fusion.dense_scores(scored.views, *stacker_inputs(test, data), data.interactions.n_items)
     rng = np.random.default_rng(cfg.seed)
     slices = cold_slices(test)
     report = {

@@ -64,7 +64,14 @@ def candidates(views: dict, depth: int) -> Candidates:
     items = _union(list(tops.values()))
     return Candidates(items, {n: np.where(items >= 0, v.z(items), 0.0).astype(np.float32)
                               for n, v in views.items()},
-                      {n: _ranks_in(t, items, depth) for n, t in tops.items()}, depth)
+                      {n: ranks_in(t, items, depth) for n, t in tops.items()}, depth)
+
+
+def whole_catalog(z: dict[str, np.ndarray]) -> Candidates:
+    """Every item a candidate, given each signal's (B, n_items) z-scores: fusion over the
+    whole catalog (offline search, a narrowly filtered search) with the same functions."""
+    rows, n_items = next(iter(z.values())).shape
+    return Candidates(np.broadcast_to(np.arange(n_items), (rows, n_items)), z, {}, n_items)
 
 
 def _union(tops: list[np.ndarray]) -> np.ndarray:
@@ -75,7 +82,7 @@ def _union(tops: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _ranks_in(top: np.ndarray, items: np.ndarray, depth: int) -> np.ndarray:
+def ranks_in(top: np.ndarray, items: np.ndarray, depth: int) -> np.ndarray:
     """0-based rank of each (B, C) item in its row of the (B, depth) top list, else depth."""
     width = max(int(items.max(initial=0)), int(top.max(initial=0))) + 1
     key = np.arange(len(top))[:, None] * width  # row-major keys: one sorted search for all rows
@@ -87,13 +94,15 @@ def _ranks_in(top: np.ndarray, items: np.ndarray, depth: int) -> np.ndarray:
     return rank.reshape(items.shape).astype(np.float32)
 
 
-def dense(cand: Candidates, fused: np.ndarray, n_items: int) -> np.ndarray:
-    """(B, n_items): fused scores at the candidates, -inf elsewhere (offline metrics)."""
-    out = np.full((len(fused), n_items), -np.inf, np.float32)
-    rows = np.broadcast_to(np.arange(len(fused))[:, None], fused.shape)
-    ok = cand.valid
-    out[rows[ok], cand.items[ok]] = fused[ok]
-    return out
+def dense(items: np.ndarray, fused: np.ndarray, n_items: int) -> np.ndarray:
+    """Scores at (B, C) or (C,) item positions (-1 pads) scattered into (B, n_items) or
+    (n_items,), -inf elsewhere: metrics over the whole catalog, search's personal scores."""
+    items2, fused2 = np.atleast_2d(items), np.atleast_2d(fused)
+    out = np.full((len(items2), n_items), -np.inf, np.float32)
+    rows = np.broadcast_to(np.arange(len(items2))[:, None], items2.shape)
+    ok = items2 >= 0
+    out[rows[ok], items2[ok]] = fused2[ok]
+    return out.reshape(items.shape[:-1] + (n_items,))
 
 
 def weighted(cand: Candidates, weights: dict[str, float]) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 BM25 finds exact words (brands, model names); embeddings find meaning ("cosy lamp" ~ "warm
 light"). The fusion is the same z-score weighting used for recommendations: over the whole
-catalog (`scores`, offline), or over the union of each signal's best items (`candidates`, the
-service: the embedding side then reads an HNSW index, not the whole item matrix).
+catalog (`scores`: offline, and a narrowly filtered search) or over the union of each signal's
+best items (`candidates`, the service: the embedding side then reads an HNSW index, not the
+whole item matrix), both through training/fusion.py's `weighted` with `weights()`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from shopfusion.training.fusion import candidates, weighted, zscore
+from shopfusion.training.fusion import candidates, weighted, whole_catalog, zscore
 from shopfusion.training.views import ItemVectors, dense_view
 
 
@@ -46,31 +47,36 @@ class HybridSearch:
     def embedding_scores(self, queries: list[str], encoded: np.ndarray | None = None) -> np.ndarray:
         return (self.query_vectors(queries, encoded) @ self.vectors.vectors.T).astype(np.float32)
 
+    def weights(self, personal_weight: float = 0.0, bm25_weight: float | None = None) -> dict[str, float]:
+        """Each signal's weight: BM25 vs embeddings (`bm25_weight`, default the configured one),
+        plus the personal scores' when given."""
+        w = self.bm25_weight if bm25_weight is None else bm25_weight
+        return {"bm25": w, "embedding": 1 - w, **({"personal": personal_weight} if personal_weight else {})}
+
     def scores(self, queries: list[str], personal: np.ndarray | None = None,
                personal_weight: float = 0.0, encoded: np.ndarray | None = None) -> np.ndarray:
-        """(queries, items): weighted z-scores of BM25 and embeddings, plus an optional
-        personal score matrix (e.g. the fused recommender for the searching user)."""
-        w = self.bm25_weight
-        fused = (w * zscore(self.bm25_scores(queries))
-                 + (1 - w) * zscore(self.embedding_scores(queries, encoded)))
+        """(queries, items): the weighted z-scores of BM25 and embeddings, plus an optional
+        personal score matrix (e.g. the fused recommender for the searching user), over the
+        whole catalog."""
+        z = {"bm25": zscore(self.bm25_scores(queries)),
+             "embedding": zscore(self.embedding_scores(queries, encoded))}
         if personal is not None and personal_weight:
-            fused = fused + personal_weight * zscore(personal)
-        return fused
+            z["personal"] = zscore(personal)
+        return weighted(whole_catalog(z), self.weights(personal_weight if "personal" in z else 0.0))
 
     def candidates(self, query: str, depth: int, personal: np.ndarray | None = None,
                    personal_weight: float = 0.0, encoded: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
         """`scores` for one query, only at the union of the best `depth` items by BM25, by
         embeddings and by the personal scores: (items, fused scores)."""
-        w = self.bm25_weight
         views = {"bm25": dense_view(self.bm25_scores([query]), depth),
                  "embedding": self.vectors.view(self.query_vectors([query], encoded), depth)}
-        weights = {"bm25": w, "embedding": 1 - w}
         if personal is not None and personal_weight:
-            views["personal"], weights["personal"] = dense_view(personal[None], depth), personal_weight
+            views["personal"] = dense_view(personal[None], depth)
         cand = candidates(views, depth)
         ok = cand.valid[0]
-        return cand.items[0][ok], weighted(cand, weights)[0][ok]
+        fused = weighted(cand, self.weights(personal_weight if "personal" in views else 0.0))
+        return cand.items[0][ok], fused[0][ok]
 
 
 def judged_queries(judgments: pd.DataFrame) -> tuple[list[str], list[dict[str, float]]]:
@@ -91,13 +97,14 @@ def evaluate_search(search: HybridSearch, judgments: pd.DataFrame, item_ids: pd.
     from shopfusion.training.metrics import ndcg_graded
 
     queries, judged = judged_queries(judgments)
-    bm25, emb = zscore(search.bm25_scores(queries)), zscore(search.embedding_scores(queries))
+    cand = whole_catalog({"bm25": zscore(search.bm25_scores(queries)),
+                          "embedding": zscore(search.embedding_scores(queries))})
     tune, report = slice(0, None, 2), slice(1, None, 2)
 
-    def ndcg(scores: np.ndarray, part: slice) -> float:
+    def ndcg(bm25_weight: float, part: slice) -> float:
+        scores = weighted(cand, search.weights(bm25_weight=bm25_weight))
         return ndcg_graded(rankings(scores[part], item_ids, k), judged[part], k)
 
-    best_w = max(grid, key=lambda w: ndcg(w * bm25 + (1 - w) * emb, tune))
-    return {"bm25": ndcg(bm25, report), "embedding": ndcg(emb, report),
-            "hybrid": ndcg(best_w * bm25 + (1 - best_w) * emb, report), "bm25_weight": best_w,
-            "queries_reported": len(queries[report])}
+    best_w = max(grid, key=lambda w: ndcg(w, tune))
+    return {"bm25": ndcg(1.0, report), "embedding": ndcg(0.0, report), "hybrid": ndcg(best_w, report),
+            "bm25_weight": best_w, "queries_reported": len(queries[report])}

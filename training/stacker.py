@@ -10,6 +10,18 @@ import numpy as np
 
 from shopfusion.training.fusion import Candidates
 
+DAY = 86_400.0
+
+
+def item_age_days(cut: float, data) -> np.ndarray:
+    """Each item's age in days at `cut` (0 for items created after it, capped at ten years)."""
+    return np.clip((cut - data.item_created) / DAY, 0, 3650)
+
+
+def item_features(counts: np.ndarray, age_days: np.ndarray) -> np.ndarray:
+    """Per item: train popularity, age at the cut, unseen flag (offline and in the bundle)."""
+    return np.stack([np.log1p(counts), age_days, (counts == 0).astype(float)], 1).astype(np.float32)
+
 
 def inputs(cand: Candidates, item_feats: np.ndarray, history_len: np.ndarray) -> np.ndarray:
     """Per (user, candidate): each model's z-score and top-list rank, item features, history

@@ -23,8 +23,15 @@ from shopfusion.training.data import Dataset, load
 class TrainPaths:
     validated: Path = Path("data/validated")
     item_text: Path = Path("data/features/item_text.parquet")
-    models: Path = Path("models")
+    models: Path = Path("models")  # trained/<family>/ (one DVC stage each) and fusion/
     reports: Path = Path("reports/train")
+
+    def trained(self, name: str) -> Path:
+        return self.models / "trained" / name
+
+    @property
+    def fusion(self) -> Path:
+        return self.models / "fusion"
 
 
 def data_version(paths: TrainPaths) -> str:
@@ -45,13 +52,13 @@ def load_dataset(paths: TrainPaths) -> Dataset:
 
 def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
     """Fit one model family on all validated events (the serving artifact) + its manifest."""
-    from shopfusion.training.evaluate import build_model
+    from shopfusion.training.registry import build_model
 
     data = load_dataset(paths)
     model = build_model(name, cfg)
     t0 = time.perf_counter()
     model.fit(data.interactions, data)
-    out = paths.models / name
+    out = paths.trained(name)
     model.save(out / "model.pt")
     losses = getattr(model, "losses", None)  # torch models keep their per-epoch losses
     manifest = {
@@ -65,33 +72,27 @@ def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -
     return manifest
 
 
+def train_models(cfg: TrainConfig, model: str | None = None, paths: TrainPaths = TrainPaths()) -> dict:
+    """train_model for one family, or for the whole configured line-up."""
+    from shopfusion.training.registry import line_up
+
+    return {name: train_model(name, cfg, paths) for name in ([model] if model else line_up(cfg))}
+
+
 def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
     """Tune fusion weights and train the stacker on the validation window."""
     from shopfusion.training.evaluate import tune_fusion
 
-    fusion = tune_fusion(load_dataset(paths), cfg)
-    out = paths.models / "fusion"
-    out.mkdir(parents=True, exist_ok=True)
-    fusion.stacker.save(out / "stacker.txt")
-    summary = {"weights": fusion.weights, "valid_ndcg@10": fusion.valid_ndcg,
-               "stacker_depth": fusion.stacker.depth, "fusion_depth": cfg.fusion_depth,
-               "data_version": data_version(paths)}
-    (out / "fusion.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    fuser = tune_fusion(load_dataset(paths), cfg)
+    return fuser.save(paths.fusion, data_version=data_version(paths))
 
 
 def evaluate(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
     """Read the test window once for every model and fusion method; write metrics + curves."""
-    from shopfusion.training.evaluate import Fusion, evaluate_test
-    from shopfusion.training.stacker import Stacker
+    from shopfusion.training.evaluate import evaluate_test
+    from shopfusion.training.fuser import Fuser
 
-    saved = paths.models / "fusion"
-    if not (saved / "fusion.json").exists():
-        raise FileNotFoundError(f"evaluate: no tuned fusion in {saved}; run `shopfusion fuse` first")
-    meta = json.loads((saved / "fusion.json").read_text())
-    fusion = Fusion(meta["weights"], Stacker.load(saved / "stacker.txt", meta["stacker_depth"]),
-                    meta["valid_ndcg@10"])
-    report = evaluate_test(load_dataset(paths), cfg, fusion)
+    report = evaluate_test(load_dataset(paths), cfg, Fuser.load(paths.fusion))
     report["data_version"] = data_version(paths)
     paths.reports.mkdir(parents=True, exist_ok=True)
     (paths.reports / "metrics.json").write_text(json.dumps(report, indent=2))
@@ -144,8 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cfg = load_params(args.params).train
     if args.stage == "train":
-        for name in [args.model] if args.model else cfg.models:
-            print(json.dumps(train_model(name, cfg), indent=2))
+        print(json.dumps(train_models(cfg, args.model), indent=2))
     else:
         run = {"fuse": fuse, "evaluate": lambda c: evaluate(c)["summary"],
                "leave-last-out": leave_last_out_report}[args.stage]

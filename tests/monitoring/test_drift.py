@@ -5,8 +5,9 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from shopfusion.bundle import monitored_frame
 from shopfusion.config import DriftConfig, load_params
-from shopfusion.monitoring.drift import detect, event_frame
+from shopfusion.monitoring.drift import detect
 from tests.conftest import REPO, small_config
 
 MON = load_params(REPO / "params.yaml").monitor
@@ -19,8 +20,8 @@ def windows(**knob):
     shop = generate(cfg)
     ts = pd.to_datetime(shop.events["ts"], utc=True)
     before = (ts < pd.Timestamp(cfg.start, tz="UTC") + pd.Timedelta(days=cfg.days / 2)).to_numpy()
-    return (event_frame(shop.events[before], shop.catalog, MON.new_item_days),
-            event_frame(shop.events[~before], shop.catalog, MON.new_item_days))
+    return (monitored_frame(shop.events[before], shop.catalog, MON.new_item_days),
+            monitored_frame(shop.events[~before], shop.catalog, MON.new_item_days))
 
 
 @pytest.mark.parametrize("knob, column", [

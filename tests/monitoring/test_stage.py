@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from shopfusion.serving.registry import Registry
+from shopfusion.registry import Registry
 from tests.conftest import BIN, REPO, free_port, run_cmd
 from tests.serving.conftest import Server
 

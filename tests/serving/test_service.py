@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from shopfusion.serving.registry import Registry
+from shopfusion.registry import Registry
 from tests.serving.conftest import Server
 
 pytestmark = pytest.mark.integration

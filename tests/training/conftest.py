@@ -6,7 +6,7 @@ import pytest
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import load, next_item_split
-from shopfusion.training.evaluate import build_model
+from shopfusion.training.registry import build_model
 
 # Small and quick: a couple of epochs is enough to beat popularity on the small shop.
 FAST = TrainConfig(

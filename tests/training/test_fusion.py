@@ -28,7 +28,7 @@ def ndcg(scores, targets):
 def fused(scores, depth, fuse):
     """(users, items) scores of `fuse(candidates)` over each matrix's top-`depth` lists."""
     cand = candidates({n: dense_view(s, depth) for n, s in scores.items()}, depth)
-    return dense(cand, fuse(cand), next(iter(scores.values())).shape[1])
+    return dense(cand.items, fuse(cand), next(iter(scores.values())).shape[1])
 
 
 def two_models(seed: int, knows_a: np.ndarray, knows_b: np.ndarray, signal: float):
@@ -100,7 +100,7 @@ def test_candidates_rank_every_item_of_every_top_list(a, b, depth, data):
     targets = np.array([data.draw(st.integers(0, a.shape[1] - 1)) for _ in range(a.shape[0])])
     scores = weighted(cand, {"a": 1.0, "b": 0.5})
     np.testing.assert_array_equal(candidate_target_ranks(cand, scores, targets, a.shape[1]),
-                                  _ranks_or_missing(dense(cand, scores, a.shape[1]), targets))
+                                  _ranks_or_missing(dense(cand.items, scores, a.shape[1]), targets))
 
 
 def _ranks_or_missing(full, targets):
@@ -119,7 +119,7 @@ def test_tuning_drops_a_useless_model(two_noisy_experts):
     scores, targets = two_noisy_experts
     scores = {**scores, "noise": np.random.default_rng(9).normal(size=scores["b"].shape)}
     cand = candidates({n: dense_view(s, 50) for n, s in scores.items()}, 50)
-    weights = tune_weights(cand, lambda f: ndcg(dense(cand, f, 300), targets))
+    weights = tune_weights(cand, lambda f: ndcg(dense(cand.items, f, 300), targets))
     assert weights["noise"] < min(weights["a"], weights["b"])
 
 
@@ -136,7 +136,7 @@ def test_stacker_learns_which_model_to_trust(two_noisy_experts):
     train, test = slice(0, None, 2), slice(1, None, 2)
     stacker = Stacker(depth=30, n_estimators=100).fit(cand(train), targets[train], item_feats, hist[train])
     test_cand = cand(test)
-    out = dense(test_cand, stacker.score(test_cand, item_feats, hist[test]), 300)
+    out = dense(test_cand.items, stacker.score(test_cand, item_feats, hist[test]), 300)
     assert ndcg(out, targets[test]) > max(ndcg(s[test], targets[test]) for s in scores.values())
     outside = np.ones(out.shape, bool)
     rows = np.broadcast_to(np.arange(len(out))[:, None], test_cand.items.shape)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from shopfusion.training.evaluate import build_model
 from shopfusion.training.metrics import next_item_metrics, target_ranks
+from shopfusion.training.registry import build_model
 from tests.training.conftest import FAST, MODELS
 
 

@@ -26,15 +26,15 @@ def paths(tmp_path, small_shop, dataset):
 
 def test_train_writes_a_model_and_its_manifest(paths):
     manifest = train_model("sasrec", fast(), paths)
-    assert (paths.models / "sasrec/model.pt").is_file()
-    saved = json.loads((paths.models / "sasrec/manifest.json").read_text())
+    assert (paths.trained("sasrec") / "model.pt").is_file()
+    saved = json.loads((paths.trained("sasrec") / "manifest.json").read_text())
     assert saved == manifest and len(saved["data_version"]) == 16 and saved["final_loss"] > 0
 
 
 def test_fuse_then_evaluate_reads_the_test_window_once(paths):
     cfg = fast(models=("popularity", "itemknn", "sasrec", "text"))
     tuned = fuse(cfg, paths)
-    assert set(tuned["weights"]) == set(cfg.models) and (paths.models / "fusion/stacker.txt").is_file()
+    assert set(tuned["weights"]) == set(cfg.models) and (paths.fusion / "stacker.txt").is_file()
     report = evaluate(cfg, paths)
     assert set(report["fusion"]) == {"weighted", "rrf", "borda", "stacker"}
     for m in [*report["models"].values(), *report["fusion"].values()]:

@@ -3,7 +3,7 @@ are written in the background."""
 
 import time
 
-from shopfusion.serving.logs import JsonLog
+from shopfusion.logs import JsonLog
 
 
 def test_log_round_trip_skips_a_torn_line(tmp_path):
