@@ -1,1 +1,1 @@
-"""Airflow 3 DAGs calling the pipeline stages (issue #9; not built yet)."""
+"""Airflow 3 DAGs: thin tasks that run the pipeline stages (`shopfusion <stage>`) as processes."""

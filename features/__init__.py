@@ -1,1 +1,2 @@
-"""Feature stage: Feast feature repo over validated events (issue #5; not built yet)."""
+"""Feature stage: user and item features from validated events, a Feast repo over them
+(offline Parquet, SQLite or Redis online store), text embeddings, real-time pushes."""

@@ -14,8 +14,6 @@ from shopfusion.contracts import EVENT_TYPES
 
 TS = "event_timestamp"
 PUSH_SOURCE = "user_recent_push"
-SOURCES = ("user_activity", "user_recent", "item_popularity", "item_catalog", "item_graph",
-           "item_text")
 
 
 def build(data_dir: Path, cfg: FeaturesConfig) -> list:

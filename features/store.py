@@ -48,12 +48,6 @@ def open_store(root: Path, cfg: FeaturesConfig) -> FeatureStore:
     return FeatureStore(config=RepoConfig(**conf))
 
 
-def apply_and_materialize(store: FeatureStore, objects: list, end: pd.Timestamp) -> None:
-    """Register the definitions, then load the latest feature rows up to `end` online."""
-    store.apply(objects)
-    store.materialize_incremental(end_date=end.to_pydatetime())
-
-
 class FeatureReader:
     """Online reads for request paths, with feature services resolved once.
 

@@ -1,1 +1,2 @@
-"""Serving: BentoML services for recommend / search / similar / feedback (issue #7; not built yet)."""
+"""Serving: the package stage (bundle -> BentoML model store) and the BentoML service for
+recommend / search / similar / feedback."""

@@ -5,9 +5,8 @@ the models and the stacker are vectorized over users; the per-call overhead is P
 The first request to reach `submit` opens a batch, and those that reach it before it runs
 join it (up to `max_batch`). Requests that piled up while the loop was scoring the previous
 batch arrive spread over several loop passes, so a batch opened less than `max_wait_s` after
-the previous one ended stays open that long (8 connections: ~2 requests a batch without
-the window, 8 with 3 ms); on a loop that was idle it runs in the next pass, so a request
-alone waits for nobody.
+the previous one ended stays open that long (without the window, batches under load stay
+small); on a loop that was idle it runs in the next pass, so a request alone waits for nobody.
 
 Scoring runs on the loop itself, not in request threads: one process holds one GIL, and a
 thread that released it (every torch op, every read) queued to get it back behind the loop.

@@ -186,9 +186,8 @@ class Runtime:
     async def accept_feedback(self, events: list[dict]) -> dict:
         """Validate like ingested data, log durably, then push to the online store.
 
-        On the event loop, yielding to other requests after each push (~4 ms): in a request
-        thread every GIL release of the push (SQLite, Arrow, numpy) queued behind the loop, and
-        beside ~900 RPS of recommend a click took 45 ms p50 to be accepted instead of 13."""
+        On the event loop, yielding to other requests after each push: in a request thread
+        every GIL release of the push (SQLite, Arrow, numpy) would queue behind the busy loop."""
         async with self._feedback_lock:
             return await self._accept_feedback(events)
 

@@ -27,7 +27,7 @@ from shopfusion.serving.auth import APIKeyMiddleware
 ROOT = Path(os.environ.get("SHOPFUSION_ROOT", "."))
 PARAMS = load_params(os.environ.get("SHOPFUSION_PARAMS", ROOT / "params.yaml"))  # defaults if absent
 
-K = Annotated[int, Field(ge=1, le=100, description="How many items to return.")]
+K = Annotated[int, Field(ge=1, le=PARAMS.serve.max_k, description="How many items to return.")]
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 
 FeedbackEvent = create_model("FeedbackEvent", **EVENTS.request_fields())
@@ -82,9 +82,8 @@ class ShopFusion:
         self.runtime = Runtime(PARAMS, ROOT)
         # One process, many threads: a thread that released the GIL (every torch op, every
         # syscall) waits up to the switch interval to get it back while another runs Python.
-        # Recommend, search and feedback now work on the loop; this is for the threads beside
-        # it (similar, the log writer). Measured when scoring still ran in threads: at
-        # CPython's 5 ms a scoring call took up to ~1 s beside a busy loop.
+        # Recommend, search and feedback work on the loop; a short interval keeps the threads
+        # beside it (similar, metadata, reload, the log writer) from starving.
         sys.setswitchinterval(PARAMS.serve.gil_switch_interval_ms / 1000)
         _freeze_loaded_objects()
 

@@ -155,7 +155,7 @@ class ServeConfig:
     threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
     max_batch_wait_ms: float = 3.0  # a batch opened right after another stays open this long
-    max_k: int = 100
+    max_k: int = 100  # the most items one request may ask for (`k`)
     gil_switch_interval_ms: float = 0.5  # CPython's 5 ms starves the sync APIs' threads beside the loop
     # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below
     ann: dict = field(default_factory=lambda: {"min_items": 20000, "m": 32, "ef_construction": 80,

@@ -3,9 +3,9 @@
 Feedback is fsynced before the request is acknowledged (nothing accepted is lost if the
 service dies). Request records are handed to a writer thread that appends them every
 `flush_s` and at exit (losing the last fraction of a second on a crash only thins
-monitoring): a write per request made each request thread, back from its syscall, queue for
-the GIL behind the event loop, ~2 ms a request under load. Files roll daily, so the next ingest
-and the monitor read whole days.
+monitoring): a write per request would make each request, back from its syscall, queue for
+the GIL behind the event loop. Files roll daily, so the next ingest and the monitor read
+whole days. Used by the service (writes), ingest and the monitor (read).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Training stage: the recommenders, their evaluation and score fusion (issue #6; not built yet)."""
+"""Training stage: the recommenders, their registry, honest evaluation and score fusion."""

@@ -8,7 +8,6 @@ import pandas as pd
 from shopfusion.datagen.catalog import Catalog, item_ids
 
 # Query forms: 0 = "noun", 1 = "adjective noun", 2 = "brand noun"
-FORMS = ("noun", "adjective noun", "brand noun")
 JUDGED_PER_GRADE = {1: 20, 0: 20}  # sampled low grades per query (all grade 2-3 items are kept)
 
 
