@@ -6,6 +6,7 @@ import pytest
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import load, next_item_split
+from shopfusion.training.registry import MODELS as REGISTERED
 from shopfusion.training.registry import build_model
 
 # Small and quick: a couple of epochs is enough to beat popularity on the small shop.
@@ -39,7 +40,7 @@ def split(dataset):
     return next_item_split(dataset, "valid", np.quantile(ts, 0.8), np.inf, 20)
 
 
-MODELS = ["popularity", "itemknn", "mf", "two_tower", "sasrec", "text"]
+MODELS = list(REGISTERED)
 
 
 @pytest.fixture(scope="session")
