@@ -48,13 +48,19 @@ airflow-stop:
 	scripts/airflow.sh stop
 
 # The champion from the BentoML model store, in the background (pid in .serve.pid; `make stop`).
+# Waits at most SERVE_WAIT seconds for /readyz; a service that exits or never answers prints
+# the end of its log and fails.
+SERVE_WAIT ?= 180
 serve: install
 	@$(MAKE) -s stop
 	nohup bentoml serve shopfusion.serving.service:ShopFusion --port $(PORT) > serve.log 2>&1 & echo $$! > .serve.pid
-	@for i in $$(seq 1 120); do curl -sf localhost:$(PORT)/readyz >/dev/null && break; sleep 1; done
-	@curl -sf -X POST localhost:$(PORT)/recommend -H 'content-type: application/json' -d '{"k": 5}' \
-		|| (echo "service did not start; see serve.log"; exit 1)
-	@echo; echo "Serving on http://localhost:$(PORT) (Swagger UI there); logs: serve.log; stop: make stop"
+	@for i in $$(seq 1 $(SERVE_WAIT)); do \
+		curl -sf --max-time 2 127.0.0.1:$(PORT)/readyz >/dev/null && break; \
+		kill -0 $$(cat .serve.pid) 2>/dev/null || break; sleep 1; done
+	@curl -sf --max-time 10 -X POST 127.0.0.1:$(PORT)/recommend -H 'content-type: application/json' -d '{"k": 5}' \
+		|| (echo "service did not start; the end of serve.log:"; tail -n 20 serve.log; $(MAKE) -s stop; exit 1)
+	@echo; echo "Serving on http://localhost:$(PORT) (Swagger UI there; this machine only: serve.host)"
+	@echo "logs: serve.log; stop: make stop; admin key (x-api-key for /admin/*): .secrets/api_key"
 
 stop:
 	@if [ -f .serve.pid ]; then kill $$(cat .serve.pid) 2>/dev/null || true; rm -f .serve.pid; fi

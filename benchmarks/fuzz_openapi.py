@@ -1,12 +1,19 @@
 """Fuzz every endpoint of a running service from its own OpenAPI schema (schemathesis) and
-count 5xx answers. Used by tests/serving and by bench_serving."""
+count 5xx answers. Each generated body is also sent under other content types (what clients
+really send: forms, multipart, XML, text, none). Used by tests/serving and the benchmarks."""
 
 from __future__ import annotations
 
+import json
 
-def server_errors(base_url: str, max_examples: int = 30, exclude: tuple[str, ...] = ("/admin/reload",)
-                  ) -> tuple[int, int, list[str]]:
+OTHER_CONTENT_TYPES = ("multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
+                       "text/plain", "application/xml", "application/octet-stream", None)
+
+
+def server_errors(base_url: str, max_examples: int = 30, exclude: tuple[str, ...] = ("/admin/reload",),
+                  content_types: tuple = OTHER_CONTENT_TYPES) -> tuple[int, int, list[str]]:
     """(requests sent, 5xx answers, a description of each 5xx)."""
+    import httpx
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
@@ -26,5 +33,14 @@ def server_errors(base_url: str, max_examples: int = 30, exclude: tuple[str, ...
             if response.status_code >= 500:
                 errors.append(f"{case.method} {case.path} {case.body!r} -> {response.status_code}: "
                               f"{response.text[:300]}")
+            body = json.dumps(case.body, default=str).encode()
+            for content_type in content_types:
+                headers = {"content-type": content_type} if content_type else {}
+                other = httpx.request(case.method, base_url + case.formatted_path, content=body,
+                                      headers=headers, timeout=30)
+                sent[0] += 1
+                if other.status_code >= 500:
+                    errors.append(f"{case.method} {case.path} as {content_type} -> {other.status_code}: "
+                                  f"{other.text[:300]}")
         check()
     return sent[0], len(errors), errors

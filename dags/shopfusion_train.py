@@ -8,7 +8,16 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from shopfusion.dags.stages import POOL, RETRAIN, RETRIES, VALIDATED, model_line_up, read_json, run_stage
+from shopfusion.dags.stages import (
+    POOL,
+    RETRAIN,
+    RETRIES,
+    VALIDATED,
+    model_line_up,
+    project_root,
+    read_json,
+    run_stage,
+)
 
 TRAIN_DOC = """`shopfusion train --model <family>`: one model family on all validated events (the
 serving artifact) in `models/trained/<family>/` with its manifest; one mapped task per family."""
@@ -72,14 +81,19 @@ def shopfusion_train():
     @task
     def reload(promoted: bool) -> str:
         """Tell a running service (`SHOPFUSION_SERVICE_URL`) to switch to a newly promoted
-        champion; none running: nothing to do, it loads the champion when it starts."""
+        champion, with the admin key; none running: nothing to do, it loads the champion when
+        it starts."""
         import httpx
+
+        from shopfusion.config import load_params
+        from shopfusion.serving.auth import admin_key
 
         url = os.environ.get("SHOPFUSION_SERVICE_URL", "http://127.0.0.1:3000")
         if not promoted:
             return "champion unchanged"
+        key = admin_key(project_root() / load_params(project_root() / "params.yaml").serve.api_key_file)
         try:
-            return httpx.post(f"{url}/admin/reload", json={}, timeout=120).text
+            return httpx.post(f"{url}/admin/reload", json={}, headers={"x-api-key": key}, timeout=120).text
         except httpx.HTTPError as exc:
             return f"no service at {url} ({exc}); it loads the champion when it starts"
 

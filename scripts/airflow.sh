@@ -15,6 +15,7 @@ LOG=$AIRFLOW_HOME/standalone.log
 PASSWORDS=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
 
 setup() {
+  umask 077  # the metadata DB, logs and credentials are the owner's alone
   mkdir -p "$AIRFLOW_HOME"
   while IFS='=' read -r key value; do  # the profile, unless the caller set the variable
     [[ -z $key || $key == \#* ]] && continue
@@ -24,6 +25,12 @@ setup() {
   export AIRFLOW__API__BASE_URL=${AIRFLOW__API__BASE_URL:-http://localhost:$PORT}
   export SHOPFUSION_ROOT=$PROJECT BENTOML_HOME=${BENTOML_HOME:-$PROJECT/.bentoml}
   export BENTOML_DO_NOT_TRACK=true
+  # the admin password written by us (0600) before Airflow starts: Airflow then finds the user
+  # in the file and never prints the password into its log
+  if [[ ! -s $PASSWORDS ]]; then
+    python -c "import json, secrets, sys; json.dump({'admin': secrets.token_urlsafe(16)}, open(sys.argv[1], 'w'))" "$PASSWORDS"
+  fi
+  chmod 600 "$PASSWORDS"
   airflow db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
   airflow pools set shopfusion_stages 1 "ShopFusion stages: one writer of the project at a time" > /dev/null
 }
@@ -51,8 +58,8 @@ case ${1:-start} in
       sleep 1
     done
     curl -sf "localhost:$PORT/api/v2/monitor/health" > /dev/null || { echo "Airflow did not start; see $LOG"; exit 1; }
-    echo "Airflow UI: http://localhost:$PORT  login: admin / $(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$PASSWORDS")"
-    echo "credentials: $PASSWORDS; log: $LOG; stop: scripts/airflow.sh stop (make airflow-stop)"
+    echo "Airflow UI: http://localhost:$PORT  login: admin, password in $PASSWORDS (owner-only)"
+    echo "log: $LOG; stop: scripts/airflow.sh stop (make airflow-stop)"
     ;;
   *) echo "usage: $0 start|stop|run" >&2; exit 2 ;;
 esac

@@ -15,11 +15,14 @@ thread that released it (every torch op, every read) queued to get it back behin
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 
 
 class LoopBatcher:
     def __init__(self, fn: Callable[[list], list], max_batch: int, max_wait_s: float):
+        """`fn` maps a batch of items to their results; a coroutine function is awaited in a
+        task of its own (its I/O does not hold the loop), a plain one runs in place."""
         self.fn, self.max_batch, self.max_wait_s = fn, max_batch, max_wait_s
         self._timer: asyncio.TimerHandle | None = None
         self._last_end = float("-inf")  # loop time the previous batch ended
@@ -44,14 +47,29 @@ class LoopBatcher:
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
             self.calls, self.requests = self.calls + 1, self.requests + len(batch)
-            try:
-                results = self.fn([item for item, _ in batch])
-            except Exception as exc:  # every caller of the batch sees the failure
-                for _, future in batch:
-                    if not future.cancelled():
-                        future.set_exception(exc)
+            if inspect.iscoroutinefunction(self.fn):  # it awaits I/O: the loop serves others meanwhile
+                asyncio.get_running_loop().create_task(self._settle(batch))
                 continue
-            for (_, future), result in zip(batch, results):
-                if not future.cancelled():  # cancelled: the client went away
-                    future.set_result(result)
+            try:
+                _deliver(batch, self.fn([item for item, _ in batch]))
+            except Exception as exc:
+                _deliver(batch, exc)
         self._last_end = asyncio.get_running_loop().time()
+
+    async def _settle(self, batch: list) -> None:
+        try:
+            _deliver(batch, await self.fn([item for item, _ in batch]))
+        except Exception as exc:
+            _deliver(batch, exc)
+        self._last_end = asyncio.get_running_loop().time()
+
+
+def _deliver(batch: list, results: list | Exception) -> None:
+    """Each caller's result, or the failure to every caller of the batch."""
+    for i, (_, future) in enumerate(batch):
+        if future.cancelled():  # the client went away
+            continue
+        if isinstance(results, Exception):
+            future.set_exception(results)
+        else:
+            future.set_result(results[i])

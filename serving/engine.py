@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopfusion.bundle import ITEMS, read_manifest
+from shopfusion.bundle import ITEMS, verify
 from shopfusion.config import ServeConfig
 from shopfusion.serving.answers import AnswerCache
 from shopfusion.training.fusion import candidates, ranks_in, weighted
@@ -64,7 +64,7 @@ class Engine:
         from shopfusion.training.stacker import item_features
 
         self.cfg = cfg
-        self.manifest = read_manifest(bundle)
+        self.manifest = verify(bundle)  # a corrupt or tampered bundle never serves
         self.items = pd.read_parquet(bundle / ITEMS)
         self.item_index = pd.Index(self.items["item_id"].astype(str))
         self.item_ids = self.item_index.to_numpy(dtype=object)  # position -> id, without pandas
@@ -109,6 +109,11 @@ class Engine:
     @property
     def version(self) -> str:
         return self.manifest["version"]
+
+    @cached_property
+    def data_end(self) -> pd.Timestamp:
+        """The newest event the bundle was trained on: feedback joins data that ends here."""
+        return pd.Timestamp(self.manifest["data_end"])
 
     @cached_property
     def item_attrs(self) -> dict[str, tuple[str, str]]:

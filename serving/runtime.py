@@ -5,22 +5,26 @@ features, the durable feedback log, the request log. Framework-free, so tests ca
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from shopfusion.bundle import champion_bundle
+from shopfusion.bundle import champion_bundle, champion_history
 from shopfusion.config import Params
 from shopfusion.logs import feedback_log, feedback_quarantine, request_log
 from shopfusion.privacy import pseudonymize
 from shopfusion.serving.batching import LoopBatcher
 from shopfusion.serving.engine import Engine, Ranking, Scored
+from shopfusion.serving.store_guard import StoreGuard
 from shopfusion.training.fusion import dense
 
 RECENT_ITEMS = "sequential_v1"  # the feature service with user_recent: all that recommend reads
+
+
+class BundleRefused(RuntimeError):
+    """No bundle that was asked for loads and verifies; the message says why for each."""
 
 
 class Runtime:
@@ -31,8 +35,8 @@ class Runtime:
         self.quarantine = feedback_quarantine(self.root / params.serve.feedback_dir)
         self.requests = request_log(self.root / params.serve.request_log)
         self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
-        self._reader = None
-        self._store_lock = threading.RLock()  # one online-store connection (its users now run on the loop)
+        guard = params.serve.online_store
+        self.store = StoreGuard(self._open_reader, guard["failures_to_open"], guard["open_s"])
         self._feedback_lock = asyncio.Lock()  # a batch's dedupe, log and pushes stay in order
         wait_s = params.serve.max_batch_wait_ms / 1000
         self.batcher = LoopBatcher(self._score, params.serve.max_batch, wait_s)  # on the loop
@@ -40,21 +44,37 @@ class Runtime:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Open the feature store now, not on the first request."""
-        self.recent_items(["warm-up-user"])
+        """Open the feature store now, not on the first request (a store that is down then
+        only degrades answers until it is back)."""
+        self.store.call_now(lambda r: r.read(RECENT_ITEMS, [{"user_id": "warm-up-user"}]),
+                            self.params.serve.online_store["open_timeout_ms"] / 1000)
 
     # --- model ----------------------------------------------------------------------------
-    def _load(self) -> tuple[str, Engine]:
-        tag, path = champion_bundle(self.params, self.root)
-        engine = Engine(path, self.params.serve)
-        engine.search("warm up", 1)  # builds the search index before any request needs it
-        return tag, engine
+    def _load(self, fall_back: bool = True) -> tuple[str, Engine]:
+        """The champion's engine; at start-up (`fall_back`) the newest earlier champion that
+        loads when it does not, with why in `self.skipped` (/metadata, /readyz)."""
+        tags = champion_history(self.params, self.root)
+        self.skipped = {}
+        for tag in tags if fall_back else tags[:1]:
+            try:
+                tag, path = champion_bundle(self.params, self.root, tag)
+                engine = Engine(path, self.params.serve)
+                engine.search("warm up", 1)  # builds the search index before any request needs it
+                return tag, engine
+            except Exception as exc:  # a bundle that does not load never serves
+                self.skipped[tag] = f"{type(exc).__name__}: {exc}"
+        raise BundleRefused("; ".join(f"{t}: {why}" for t, why in self.skipped.items()))
 
     def reload(self) -> dict:
         """Load the current champion beside the serving one, then swap: requests in flight
-        finish on the old engine, none waits or fails."""
-        old = self.tag
-        tag, engine = self._load()
+        finish on the old engine, none waits or fails. A champion that does not load or
+        verify raises BundleRefused and the serving one stays."""
+        old, skipped = self.tag, self.skipped
+        try:
+            tag, engine = self._load(fall_back=False)
+        except BundleRefused:
+            self.skipped = skipped
+            raise
         self.tag, self.engine = tag, engine
         return {"previous": old, "serving": tag, "version": engine.version}
 
@@ -66,39 +86,31 @@ class Runtime:
                 "answer_cache": self.engine.answers.stats(),
                 "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests},
                 "query_batches": {"calls": self.query_batcher.calls,
-                                  "requests": self.query_batcher.requests}}
+                                  "requests": self.query_batcher.requests},
+                "online_store": self.store.status(), "skipped_bundles": self.skipped}
 
     # --- online features --------------------------------------------------------------------
-    def reader(self):
-        """The Feast reader, opened on first use; None (and retried later) while unavailable."""
-        if self._reader is None:
-            with self._store_lock:
-                if self._reader is None:
-                    from shopfusion.features.store import FeatureReader, open_store
+    def _open_reader(self):
+        from shopfusion.features.store import FeatureReader, open_store
 
-                    self._reader = FeatureReader(open_store(self.root, self.params.features))
-        return self._reader
+        return FeatureReader(open_store(self.root, self.params.features))
 
-    def _on_store(self, work):
-        """(work(reader), None) under the store lock; on any failure (store down, corrupt, not
-        materialized) (None, the reason), and the reader is reopened next time."""
-        try:
-            reader = self.reader()
-            with self._store_lock:
-                return work(reader), None
-        except Exception as exc:
-            self._reader = None
-            return None, f"online store unavailable: {type(exc).__name__}: {exc}"
-
-    def recent_items(self, user_ids: list[str]) -> tuple[dict[str, list[str]], str | None]:
-        """Each user's recent items, oldest first, in one online-store read; on failure none
-        and the reason (the answers are then degraded, not failed)."""
+    async def recent_items(self, user_ids: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """Each user's recent items, oldest first, in one online-store read, and why a user's
+        are missing where that degrades the answer: the store failed (every user), or it holds
+        nothing for a user the models know (an emptied store, not a cold start)."""
         unique = list(dict.fromkeys(user_ids))
-        rows, problem = self._on_store(lambda r: r.read(RECENT_ITEMS, [{"user_id": u} for u in unique]))
+        timeout_s = self.params.serve.online_store["read_timeout_ms"] / 1000
+        rows, problem = await self.store.call(
+            lambda r: r.read(RECENT_ITEMS, [{"user_id": u} for u in unique]), timeout_s)
         if problem:
-            return {}, problem
+            return {}, dict.fromkeys(unique, problem)
         lists = rows.get("user_recent__recent_items") or [None] * len(unique)
-        return {u: list(reversed(items or [])) for u, items in zip(unique, lists)}, None  # newest first
+        recent = {u: list(reversed(items)) for u, items in zip(unique, lists) if items}  # oldest first
+        known = self.engine.user_index
+        missing = [u for u in unique if u not in recent]
+        emptied = [u for u, pos in zip(missing, known.get_indexer(missing)) if pos >= 0] if missing else []
+        return recent, dict.fromkeys(emptied, "online store has no features for this known user")
 
     # --- endpoints' logic ---------------------------------------------------------------------
     def kept_answer(self, user_id: str | None, k: int, context_items: list[str],
@@ -126,16 +138,18 @@ class Runtime:
         scored = await self.batcher.submit((engine, user_id, list(context_items)))
         return self._answer(engine, stamp, user_id, k, context_items, exclude_purchased, *scored)
 
-    def _score(self, requests: list[tuple[Engine, str | None, list[str]]]
-               ) -> list[tuple[np.ndarray, Scored, str | None]]:
+    async def _score(self, requests: list[tuple[Engine, str | None, list[str]]]
+                     ) -> list[tuple[np.ndarray, Scored, str | None]]:
         """(history, fused candidates, online-store problem) for each (engine, user, context
-        items): one feature read and one scoring call per engine."""
+        items): one feature read for the batch (off the loop), one scoring call per engine."""
+        users = [user for _, user, _ in requests if user]
+        recent, problems = await self.recent_items(users) if users else ({}, {})
+
         def score(engine: Engine, requests: list) -> list:
             users = [user for _, user, _ in requests]
-            recent, problem = self.recent_items([u for u in users if u]) if any(users) else ({}, None)
             histories = [engine.known_items(recent.get(u, []) + context) for _, u, context in requests]
             scored = engine.fused_scores_batch([(u or "", h) for u, h in zip(users, histories)])
-            return [(h, one, problem if u else None) for u, h, one in zip(users, histories, scored)]
+            return [(h, one, problems.get(u)) for u, h, one in zip(users, histories, scored)]
 
         return _per_engine(requests, score)
 
@@ -194,9 +208,10 @@ class Runtime:
     async def _accept_feedback(self, events: list[dict]) -> dict:
         from shopfusion.features.realtime import push_event
         from shopfusion.validation.rows import route_events
+        from shopfusion.validation.rules import describe
 
         engine, now = self.engine, pd.Timestamp.now(tz="UTC")
-        routed = route_events(events, engine.item_index, self.params.validate, now)
+        routed = route_events(events, engine.item_index, self.params.validate, now, engine.data_end)
         new = [e for e in routed.validated if e["event_id"] not in self.accepted_ids]
         received = now.isoformat()
         self.feedback.append([{**e, "ts": e["ts"].isoformat(), "received_at": received} for e in new])
@@ -209,14 +224,16 @@ class Runtime:
                 engine.purchased[user] = engine.purchased.get(user, set()) | set(
                     engine.known_items([event["item_id"]]))
             # on failure it is logged durably already: the next materialization has it
-            _, failed = self._on_store(lambda r, event=event: push_event(
-                r.store, event, self.params.features.recent_items, engine.item_attrs))
+            _, failed = await self.store.call(lambda r, event=event: push_event(
+                r.store, event, self.params.features.recent_items, engine.item_attrs),
+                self.params.serve.online_store["write_timeout_ms"] / 1000)
             pushed, problem = pushed + (failed is None), failed or problem
             # after the push: an answer computed from the features before it is then never kept
             engine.answers.invalidate({user})
             await asyncio.sleep(0)  # let waiting requests run between pushes
         return {"accepted": len(new), "duplicates": len(routed.validated) - len(new), "pushed": pushed,
-                "rejected": [{"event_id": e["event_id"], "reasons": e["reasons"]} for e in routed.quarantine],
+                "rejected": [{"event_id": e["event_id"], "reasons": e["reasons"],
+                              "messages": [describe(r) for r in e["reasons"]]} for e in routed.quarantine],
                 "degraded": problem is not None, "problem": problem}
 
     def log_request(self, endpoint: str, user_id: str | None, started: float, **fields) -> None:

@@ -10,27 +10,34 @@ degrades the answer (flagged), never fails it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
 import bentoml
-from bentoml.exceptions import InvalidArgument, NotFound, UnprocessableEntity
+from bentoml.exceptions import BentoMLException, InvalidArgument, NotFound, UnprocessableEntity
 from pydantic import BaseModel, Field, create_model
 
 from shopfusion.config import load_params
 from shopfusion.contracts import EVENTS
 from shopfusion.serving.auth import APIKeyMiddleware
+from shopfusion.serving.http_guard import HTTPGuard, QuietClientErrors
 
 ROOT = Path(os.environ.get("SHOPFUSION_ROOT", "."))
 PARAMS = load_params(os.environ.get("SHOPFUSION_PARAMS", ROOT / "params.yaml"))  # defaults if absent
 
+LIMITS = PARAMS.serve.limits
 K = Annotated[int, Field(ge=1, le=PARAMS.serve.max_k, description="How many items to return.")]
-ItemId = Annotated[str, Field(min_length=1, max_length=200)]
+ItemId = Annotated[str, Field(min_length=1, max_length=LIMITS["max_id_chars"])]
+UserId = Annotated[str | None, Field(max_length=LIMITS["max_id_chars"])]
 
-FeedbackEvent = create_model("FeedbackEvent", **EVENTS.request_fields())
+FeedbackEvent = create_model("FeedbackEvent", **EVENTS.request_fields(LIMITS["max_text_chars"]))
+RUNTIME = None  # this worker's, once loaded: /readyz answers from it (serving/http_guard.py)
+logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 
 
 class ScoredItem(BaseModel):
@@ -61,25 +68,31 @@ class FeedbackResult(BaseModel):
     accepted: int
     duplicates: int = Field(description="Events already accepted earlier (resent): not logged twice.")
     pushed: int = Field(description="Accepted events already visible to the next recommend.")
-    rejected: list[dict] = Field(description="Events quarantined, each with the failed rules.")
+    rejected: list[dict] = Field(description="Events quarantined: each with the failed rules' codes "
+                                             "(`reasons`) and what they mean (`messages`).")
     degraded: bool
     problem: str | None = None
 
 
 # threads: BentoML runs sync APIs (similar, metadata, reload) on one thread unless told
 # otherwise; recommend, search and feedback are async and do their work on the event loop.
-@bentoml.service(name="shopfusion", traffic={"timeout": 30}, http={"port": 3000},
-                 threads=PARAMS.serve.threads)
+@bentoml.service(name="shopfusion", traffic={"timeout": 30},
+                 http={"host": PARAMS.serve.host, "port": 3000}, threads=PARAMS.serve.threads)
 class ShopFusion:
     def __init__(self) -> None:
         import faiss
         import torch
 
-        from shopfusion.serving.runtime import Runtime
+        from shopfusion.serving.runtime import BundleRefused, Runtime
 
         torch.set_num_threads(1)  # one call = one core; throughput comes from batching requests
         faiss.omp_set_num_threads(1)
-        self.runtime = Runtime(PARAMS, ROOT)
+        try:
+            self.runtime = Runtime(PARAMS, ROOT)
+        except BundleRefused as exc:  # nothing loads: stop the server, do not crash-loop
+            stop_server(f"no servable bundle: {exc}")
+        global RUNTIME
+        RUNTIME = self.runtime
         # One process, many threads: a thread that released the GIL (every torch op, every
         # syscall) waits up to the switch interval to get it back while another runs Python.
         # Recommend, search and feedback work on the loop; a short interval keeps the threads
@@ -90,7 +103,7 @@ class ShopFusion:
     # async: a kept answer (serving/answers.py) is served on the event loop, and scoring runs
     # there too, batched with the requests that arrived meanwhile (serving/batching.py).
     @bentoml.api(route="/recommend")
-    async def recommend(self, user_id: Annotated[str | None, Field(max_length=200)] = None, k: K = 10,
+    async def recommend(self, user_id: UserId = None, k: K = 10,
                         context_items: Annotated[list[ItemId], Field(max_length=50)] = [],  # noqa: B006
                         exclude_purchased: bool = True) -> Recommendation:
         """Fused top-k for a user (unknown or absent: popularity and context items)."""
@@ -109,10 +122,10 @@ class ShopFusion:
     # async: the query's encoding (MiniLM, most of a search) is batched with concurrent
     # searches on the loop; a user's scores come from their kept answer or the recommend batch.
     @bentoml.api(route="/search")
-    async def search(self, query: Annotated[str, Field(min_length=1, max_length=500)], k: K = 10,
-               user_id: Annotated[str | None, Field(max_length=200)] = None,
-               category: Annotated[str | None,
-                                   Field(max_length=200, description="Category path prefix.")] = None,
+    async def search(self, query: Annotated[str, Field(min_length=1, max_length=LIMITS["max_text_chars"])],
+               k: K = 10, user_id: UserId = None,
+               category: Annotated[str | None, Field(max_length=LIMITS["max_id_chars"],
+                                                     description="Category path prefix.")] = None,
                min_price: Annotated[float | None, Field(ge=0)] = None,
                max_price: Annotated[float | None, Field(ge=0)] = None) -> SearchResult:
         """Hybrid BM25 + embedding search, personalized when a user is given."""
@@ -141,7 +154,8 @@ class ShopFusion:
 
     # async: accepted on the loop, which yields between pushes (Runtime.accept_feedback)
     @bentoml.api(route="/feedback")
-    async def feedback(self, events: Annotated[list[FeedbackEvent], Field(min_length=1, max_length=1000)]
+    async def feedback(self, events: Annotated[list[FeedbackEvent],
+                                               Field(min_length=1, max_length=LIMITS["max_events"])]
                        ) -> FeedbackResult:
         """Shop events (the ingest contract): validated, durably logged, pushed online."""
         t0 = time.perf_counter()
@@ -150,7 +164,8 @@ class ShopFusion:
                                  rejected=len(result["rejected"]))
         if not result["accepted"] and not result["duplicates"]:
             raise UnprocessableEntity("no event accepted: " + "; ".join(
-                f"{r['event_id']}: {', '.join(r['reasons'])}" for r in result["rejected"]))
+                f"{r['event_id']}: {', '.join(r['messages'])} ({', '.join(r['reasons'])})"
+                for r in result["rejected"]))
         return FeedbackResult(**result)
 
     @bentoml.api(route="/metadata")
@@ -160,8 +175,15 @@ class ShopFusion:
 
     @bentoml.api(route="/admin/reload")
     def reload(self) -> dict:
-        """Load the registry's champion and switch to it without downtime."""
-        swapped = self.runtime.reload()
+        """Load the registry's champion and switch to it without downtime (needs the admin
+        key). A champion that does not load or verify is refused (409); the serving one stays."""
+        from shopfusion.serving.runtime import BundleRefused
+
+        try:
+            swapped = self.runtime.reload()
+        except BundleRefused as exc:
+            raise BentoMLException(f"champion refused, still serving {self.runtime.tag}: {exc}",
+                                   error_code=HTTPStatus.CONFLICT) from exc
         _freeze_loaded_objects()
         return swapped
 
@@ -177,4 +199,26 @@ def _freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-ShopFusion.add_asgi_middleware(APIKeyMiddleware)
+def readiness() -> dict | None:
+    """/readyz's answer once the worker has loaded (before: BentoML's own 503)."""
+    if RUNTIME is None:
+        return None
+    store = RUNTIME.store.status()
+    degraded = {**({"online_store": store} if store["state"] != "closed" else {}),
+                **({"skipped_bundles": RUNTIME.skipped} if RUNTIME.skipped else {})}
+    return {"ready": True, "model_tag": RUNTIME.tag, "degraded": degraded}
+
+
+def stop_server(why: str) -> None:
+    """One line saying why, then the whole `bentoml serve` stops (its arbiter is this worker's
+    parent): a worker that exited alone would be restarted into the same failure forever."""
+    import signal
+
+    print(f"shopfusion: {why}", file=sys.stderr, flush=True)
+    os.kill(os.getppid(), signal.SIGTERM)
+    os._exit(3)
+
+
+# outermost first: bounded bodies and uniform errors wrap the key check too
+ShopFusion.add_asgi_middleware(HTTPGuard, max_body_bytes=LIMITS["max_body_bytes"], readiness=readiness)
+ShopFusion.add_asgi_middleware(APIKeyMiddleware, key_file=ROOT / PARAMS.serve.api_key_file)

@@ -23,18 +23,43 @@ ITEMS = "items.parquet"
 DAY = pd.Timedelta(days=1)
 
 
-def champion_bundle(params: Params, root: Path) -> tuple[str, Path]:
-    """The champion's tag and folder in the BentoML model store (newest version if none was
-    promoted yet)."""
+def champion_bundle(params: Params, root: Path, tag: str | None = None) -> tuple[str, Path]:
+    """A bundle's tag and folder in the BentoML model store: `tag`, by default the champion
+    (the newest version if none was promoted yet)."""
     import bentoml
 
-    tag = Registry(root / params.serve.registry).champion or f"{params.serve.model_name}:latest"
-    model = bentoml.models.get(tag)
+    model = bentoml.models.get(tag or champion_history(params, root)[0])
     return str(model.tag), Path(model.path)
+
+
+class BundleError(ValueError):
+    """A bundle that must not serve: unreadable, incomplete, or not the content it claims."""
 
 
 def read_manifest(bundle: Path) -> dict:
     return json.loads((Path(bundle) / MANIFEST).read_text())
+
+
+def verify(bundle: Path) -> dict:
+    """The manifest of a bundle whose content hash matches its recorded version; else a
+    BundleError naming the problem (a truncated or overwritten file changes the hash)."""
+    bundle = Path(bundle)
+    try:
+        manifest = read_manifest(bundle)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"bundle {bundle}: unreadable manifest ({type(exc).__name__}: {exc})") from exc
+    actual = bundle_version(bundle)
+    if actual != manifest.get("version"):
+        raise BundleError(f"bundle {bundle}: content hash {actual} does not match its version "
+                          f"{manifest.get('version')} (corrupt or tampered)")
+    return manifest
+
+
+def champion_history(params: Params, root: Path) -> list[str]:
+    """The champion's tag, then earlier champions, newest first: what to fall back to."""
+    state = Registry(root / params.serve.registry).read()
+    tags = [state["champion"]] + [h["tag"] for h in reversed(state["history"])]
+    return list(dict.fromkeys(t for t in tags if t)) or [f"{params.serve.model_name}:latest"]
 
 
 def bundle_version(folder: Path) -> str:

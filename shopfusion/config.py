@@ -150,6 +150,11 @@ class ServeConfig:
     """The BentoML services: which packaged model, fusion, time budgets, logs."""
 
     model_name: str = "shopfusion"  # name in the BentoML model store
+    host: str = "127.0.0.1"  # the interface the service listens on (0.0.0.0: every one)
+    api_key_file: str = ".secrets/api_key"  # admin key, generated (0600) when SHOPFUSION_API_KEY is unset
+    # request bounds: a larger body is refused (413) before it is parsed
+    limits: dict = field(default_factory=lambda: {"max_body_bytes": 1_000_000, "max_events": 1000,
+                                                  "max_text_chars": 500, "max_id_chars": 200})
     model_budget_ms: float = 100.0  # a model slower than this is dropped from that request
     cold_item_slots: int = 1  # top-k slots reserved for never-interacted items (text model)
     threads: int = 8  # request threads per service worker (BentoML's default for sync APIs is 1)
@@ -160,6 +165,11 @@ class ServeConfig:
     # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below
     ann: dict = field(default_factory=lambda: {"min_items": 20000, "m": 32, "ef_construction": 80,
                                                "ef_search": 128})
+    # every online-store call on one thread with a timeout, behind a circuit breaker
+    # (serving/store_guard.py): a slow or dead store degrades answers, never stalls the service
+    online_store: dict = field(default_factory=lambda: {
+        "read_timeout_ms": 20.0, "write_timeout_ms": 200.0, "open_timeout_ms": 30000.0,
+        "failures_to_open": 3, "open_s": 5.0})
     # each user's fused candidates kept between requests (serving/answers.py); max_users 0 = off
     answer_cache: dict = field(default_factory=lambda: {"max_users": 20000, "ttl_s": 60.0})
     search_bm25_weight: float = 0.5

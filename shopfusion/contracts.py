@@ -48,15 +48,19 @@ class Column:
     def pandas_dtype(self) -> str:
         return _TYPES[self.type][1]
 
-    @property
-    def python_type(self) -> Any:
-        """The type a request model uses: allowed sets become Literals, minimums constraints."""
+    def python_type(self, max_chars: int | None = None) -> Any:
+        """The type a request model uses: allowed sets become Literals, minimums constraints,
+        strings at most `max_chars` long (a request must not carry megabytes in one field)."""
         import pydantic
 
         if self.allowed:
             return Literal[self.allowed]
         base = _TYPES[self.type][2]
-        return Annotated[base, pydantic.Field(ge=self.min)] if self.min is not None else base
+        if self.min is not None:
+            return Annotated[base, pydantic.Field(ge=self.min)]
+        if base is str and max_chars is not None:
+            return Annotated[base, pydantic.Field(max_length=max_chars)]
+        return base
 
     def cast(self, s: pd.Series, strict: bool = True) -> pd.Series:
         """Cast to this column's dtype: strict raises on a bad cell, lenient makes it null."""
@@ -141,12 +145,11 @@ class Contract:
     def to_arrow(self, df: pd.DataFrame) -> pa.Table:
         return pa.Table.from_pandas(self.conform(df), schema=self.arrow_schema(), preserve_index=False)
 
-    def request_fields(self) -> dict[str, tuple[Any, Any]]:
+    def request_fields(self, max_chars: int | None = None) -> dict[str, tuple[Any, Any]]:
         """(type, default) pairs for `pydantic.create_model`: nullable columns are optional."""
-        return {
-            c.name: ((c.python_type | None, None) if c.nullable else (c.python_type, ...))
-            for c in self.columns
-        }
+        types = {c.name: c.python_type(max_chars) for c in self.columns}
+        return {c.name: ((types[c.name] | None, None) if c.nullable else (types[c.name], ...))
+                for c in self.columns}
 
 
 EVENTS = Contract(

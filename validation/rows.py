@@ -18,7 +18,7 @@ from shopfusion.config import ValidateConfig
 from shopfusion.contracts import EVENTS
 from shopfusion.validation.route import TYPE_REASON, records
 from shopfusion.validation.rules import event_rules
-from shopfusion.validation.stage import accepted_until, check_events, window_below
+from shopfusion.validation.stage import accepted_until, check_events, newest_of, window_below
 
 
 @dataclass
@@ -27,19 +27,21 @@ class RoutedEvents:
     quarantine: list[dict]  # each event as received (contract columns), plus `reasons`
 
 
-def route_events(events: list[dict], item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp
-                 ) -> RoutedEvents:
-    """Validated and quarantined events, by the row twins where they apply, else by pandas."""
+def route_events(events: list[dict], item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp,
+                 newest_known: pd.Timestamp | None = None) -> RoutedEvents:
+    """Validated and quarantined events, by the row twins where they apply, else by pandas.
+    `newest_known`: the newest event of the data these will join (the served bundle's end), so
+    the time window is the one the next batch validation applies to them."""
     raw = [{name: e.get(name) for name in EVENTS.names} for e in events]
     if len(raw) <= cfg.row_path_max_events and all(
             c.takes(r[c.name]) for r in raw for c in EVENTS.columns):
-        return _route_rows(raw, item_ids, cfg, now)
-    routed = check_events(pd.DataFrame(raw, columns=EVENTS.names), item_ids, cfg, now).routed
+        return _route_rows(raw, item_ids, cfg, now, newest_known)
+    routed = check_events(pd.DataFrame(raw, columns=EVENTS.names), item_ids, cfg, now, newest_known).routed
     return RoutedEvents(records(routed.validated), records(routed.quarantine))
 
 
-def _route_rows(raw: list[dict], item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp
-                ) -> RoutedEvents:
+def _route_rows(raw: list[dict], item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp,
+                newest_known: pd.Timestamp | None) -> RoutedEvents:
     typed = [{} for _ in raw]
     wrong_type = {}  # reason -> flags, in column order as the pandas cast reports them
     for column in EVENTS.columns:
@@ -51,7 +53,8 @@ def _route_rows(raw: list[dict], item_ids: pd.Index, cfg: ValidateConfig, now: p
                 wrong_type.setdefault(TYPE_REASON.format(column.name), [False] * len(raw))[i] = True
     hi = accepted_until(now, cfg)
     newest = max((r["ts"] for r in typed if r["ts"] is not None and r["ts"] <= hi), default=pd.NaT)
-    rules = event_rules(EVENTS, item_ids, window_below(newest, hi, cfg), cfg.max_price)
+    rules = event_rules(EVENTS, item_ids, window_below(newest_of(newest, newest_known), hi, cfg),
+                        cfg.max_price)
     flags = {**wrong_type, **{rule.reason: rule.violates_rows(typed) for rule in rules}}
     out = RoutedEvents([], [])
     for i, (row, event) in enumerate(zip(typed, raw)):

@@ -139,3 +139,26 @@ def event_rules(contract: Contract, catalog_ids: pd.Index, ts_bounds: tuple[pd.T
     )
     return [*contract_rules(contract, {"price": max_price}), _between(ts_col, *ts_bounds),
             _unique(EVENT_CONTENT_KEY), in_catalog]
+
+
+# What a reason code (`<expectation>:<columns>`) means, for a client developer.
+MESSAGES = {
+    "expect_column_values_to_not_be_null": "{} is missing",
+    "expect_column_values_to_be_of_type": "{} has the wrong type or format",
+    "expect_column_values_to_be_in_set": "{} is not one of the allowed values",
+    "expect_column_values_to_be_between": "{} is out of the accepted range",
+    "expect_column_values_to_be_unique": "{} repeats another row's",
+    "expect_compound_columns_to_be_unique": "the same event ({}) was sent twice",
+}
+SPECIAL = {
+    "expect_column_values_to_be_in_set:item_id+catalog": "item_id is not in the catalog",
+    "expect_column_values_to_be_between:ts": "ts is in the future or older than the accepted window",
+}
+
+
+def describe(reason: str) -> str:
+    """A reason code in words (the code itself stays beside it as the machine-readable part)."""
+    if reason in SPECIAL:
+        return SPECIAL[reason]
+    name, _, columns = reason.partition(":")
+    return MESSAGES.get(name, name.replace("_", " ")).format(columns.replace("+", ", ") or "a value")

@@ -50,10 +50,19 @@ def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Accepted event times: not in the future, and within window_days of the newest event."""
+def ts_window(ts: pd.Series, now: pd.Timestamp, cfg: ValidateConfig, newest_known: pd.Timestamp | None = None
+              ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Accepted event times: not in the future, and within window_days of the newest event
+    (of these, or `newest_known`: the data a request's events will join)."""
     hi = accepted_until(now, cfg)
-    return window_below(ts[ts <= hi].max(), hi, cfg)
+    return window_below(newest_of(ts[ts <= hi].max(), newest_known), hi, cfg)
+
+
+def newest_of(newest: pd.Timestamp, newest_known: pd.Timestamp | None) -> pd.Timestamp:
+    """The window's anchor: the newest event here or already known, whichever is later."""
+    if newest_known is None or pd.isna(newest_known):
+        return newest
+    return newest_known if pd.isna(newest) else max(newest, newest_known)
 
 
 def accepted_until(now: pd.Timestamp, cfg: ValidateConfig) -> pd.Timestamp:
@@ -86,10 +95,12 @@ def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> Checked:
     return Checked(route(raw, typed, masks), typed, rules, masks)
 
 
-def check_events(raw: pd.DataFrame, item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp) -> Checked:
-    """Events against a catalog: also used alone for events arriving by request (feedback)."""
-    return _check(raw, EVENTS, lambda t: event_rules(EVENTS, item_ids, ts_window(t["ts"], now, cfg),
-                                                     cfg.max_price))
+def check_events(raw: pd.DataFrame, item_ids: pd.Index, cfg: ValidateConfig, now: pd.Timestamp,
+                 newest_known: pd.Timestamp | None = None) -> Checked:
+    """Events against a catalog: also used alone for events arriving by request (feedback),
+    whose time window is anchored on the data they will join (`newest_known`)."""
+    return _check(raw, EVENTS, lambda t: event_rules(
+        EVENTS, item_ids, ts_window(t["ts"], now, cfg, newest_known), cfg.max_price))
 
 
 def check_tables(raw: dict[str, pd.DataFrame], cfg: ValidateConfig, now: pd.Timestamp

@@ -36,6 +36,13 @@ def standalone(pipeline_project, tmp_path_factory):
         run_cmd(script, "stop", cwd=root, env=env)
 
 
+def test_credentials_are_the_owners_and_never_logged(standalone):
+    _, password, root = standalone
+    home = root / ".airflow"
+    assert (home / "simple_auth_manager_passwords.json.generated").stat().st_mode & 0o777 == 0o600
+    assert password not in (home / "standalone.log").read_text()
+
+
 def api(standalone):
     url, _, root = standalone
     return airflow_api(url, root / ".airflow")

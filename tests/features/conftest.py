@@ -1,13 +1,10 @@
 import dataclasses
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 
 from shopfusion.config import FeaturesConfig
 from shopfusion.features.stage import FeaturePaths, run
+from tests.conftest import redis_server
 
 NO_TEXT = FeaturesConfig(embed_text=False)
 
@@ -37,24 +34,8 @@ def sqlite_store(tmp_path_factory, small_shop):
 @pytest.fixture(scope="session")
 def redis_url():
     """A real redis-server on a free loopback port, for the scale-out profile."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server not installed (.ci/run installs it: apt-get install redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with redis_server() as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,7 @@ def test_worse_challenger_rejected_better_one_promoted_and_served(pipeline_proje
         better = json.loads((root / "reports/monitor/gate.json").read_text())
         assert better["promote"] and registry.champion == better["challenger"] != worse["challenger"]
         assert better["challenger_metrics"]["ndcg@10"] > worse["challenger_metrics"]["ndcg@10"]
-        assert srv.post("/admin/reload").json()["serving"] == better["challenger"]
+        assert srv.admin("/admin/reload").json()["serving"] == better["challenger"]
         assert srv.post("/metadata").json()["model_tag"] == better["challenger"]
         assert srv.post("/recommend", {"k": 3}).status_code == 200
     finally:

@@ -45,8 +45,15 @@ class Server:
             self.proc.wait(30)
         self.log.close()
 
-    def post(self, route: str, body: dict | None = None, **kw) -> httpx.Response:
-        return httpx.post(self.url + route, json=body or {}, timeout=30, **kw)
+    def post(self, route: str, body: dict | None = None, timeout: float = 30, **kw) -> httpx.Response:
+        return httpx.post(self.url + route, json=body or {}, timeout=timeout, **kw)
+
+    def admin(self, route: str, body: dict | None = None) -> httpx.Response:
+        """An admin call with the key the service generated (or was given)."""
+        from shopfusion.serving.auth import KEY_ENV, admin_key
+
+        key = self.env.get(KEY_ENV) or admin_key(self.root / ".secrets/api_key")
+        return self.post(route, body, headers={"x-api-key": key}, timeout=120)
 
 
 @pytest.fixture(scope="session")

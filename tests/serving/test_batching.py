@@ -99,3 +99,36 @@ def test_engine_batch_scores_equal_single_scores(served_project):
         np.testing.assert_array_equal(batch.items, one.items)
         np.testing.assert_allclose(batch.fused, one.fused, rtol=1e-4, atol=1e-4)  # float32 BLAS
         assert set(batch.tops) == set(one.tops) and not batch.dropped
+
+
+def test_an_awaiting_batch_leaves_the_loop_free_and_answers_in_order():
+    """A coroutine fn (the feature read) runs in a task: another coroutine progresses meanwhile."""
+    ticks = []
+
+    async def slow_read(items):
+        await asyncio.sleep(0.05)
+        return [i * 10 for i in items]
+
+    async def ticker():
+        for _ in range(5):
+            ticks.append(1)
+            await asyncio.sleep(0.005)
+
+    async def main():
+        batcher = LoopBatcher(slow_read, 8, 0.0)
+        results = await asyncio.gather(*(batcher.submit(i) for i in range(3)), ticker())
+        return results[:3], batcher.calls
+
+    results, calls = asyncio.run(main())
+    assert results == [0, 10, 20] and calls == 1 and len(ticks) == 5
+
+
+def test_an_awaiting_batch_failure_reaches_every_caller():
+    async def broken(items):
+        raise RuntimeError("store down")
+
+    async def main():
+        batcher = LoopBatcher(broken, 8, 0.0)
+        return await asyncio.gather(*(batcher.submit(i) for i in range(2)), return_exceptions=True)
+
+    assert [str(e) for e in asyncio.run(main())] == ["store down"] * 2

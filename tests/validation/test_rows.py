@@ -84,3 +84,24 @@ def test_values_outside_the_request_model_go_the_pandas_way():
              "session_id": "s1", "ts": "2026-11-24T10:00:00Z", "price": "2.5", "quantity": np.int64(1)}
     routed = route_events([event], CATALOG, ROWS, NOW)
     assert routed.quarantine == [] and routed.validated[0]["ts"] == pd.Timestamp("2026-11-24T10:00:00Z")
+
+
+def test_feedback_and_the_next_batch_apply_one_time_window():
+    """A click accepted online is never quarantined when it joins the next batch, and the
+    reverse: the request's window is anchored on the data it joins, as the batch's is."""
+    from shopfusion.validation.stage import check_events
+
+    newest = NOW - pd.Timedelta(days=2)  # the served data ends here; the next batch holds it
+    window = pd.Timedelta(days=FAST.window_days)
+    times = [pd.Timestamp("1990-01-01", tz="UTC"), newest - window - pd.Timedelta(hours=1),
+             newest - window + pd.Timedelta(days=3), NOW - pd.Timedelta(minutes=1),
+             NOW + pd.Timedelta(days=1)]
+    clicks = [{"event_id": f"c{i}", "user_id": "u1", "item_id": "i1", "event_type": "click",
+               "query": None, "session_id": "s", "ts": ts.to_pydatetime(), "price": 1.0, "quantity": 1}
+              for i, ts in enumerate(times)]
+    known = {**clicks[0], "event_id": "known", "ts": newest.to_pydatetime(), "session_id": "k"}
+    batch = check_events(pd.DataFrame([known, *clicks]), CATALOG, FAST, NOW).routed
+    in_batch = set(batch.validated["event_id"]) - {"known"}
+    for cfg in (ROWS, FRAMES):
+        online = route_events(clicks, CATALOG, cfg, NOW, newest_known=newest)
+        assert {e["event_id"] for e in online.validated} == in_batch == {"c2", "c3"}
