@@ -18,6 +18,7 @@ from shopfusion.config import Params
 from shopfusion.registry import Registry
 
 MANIFEST = "manifest.json"
+STORE_RECORD = "model.yaml"  # what the BentoML model store adds beside a saved bundle
 REFERENCE = "reference.parquet"  # monitored_frame() of the newest training events
 ITEMS = "items.parquet"
 DAY = pd.Timedelta(days=1)
@@ -63,10 +64,12 @@ def champion_history(params: Params, root: Path) -> list[str]:
 
 
 def bundle_version(folder: Path) -> str:
-    """Content hash of the bundle (excluding its manifest): the same inputs, the same version."""
+    """Content hash of the bundle: the same inputs, the same version, in models/export and in
+    the BentoML model store alike. Manifests (at any depth) carry times, not content."""
     digest = hashlib.sha256()
-    # manifests carry times (packaged, trained), not content
-    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file() or f.name == MANIFEST or (f.parent == folder and f.name == STORE_RECORD):
+            continue
         digest.update(str(f.relative_to(folder)).encode())
         digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
