@@ -50,6 +50,8 @@ class HTTPGuard:
             if body is None:
                 return await _respond(send, 413, self._too_large())
             receive = _replay(body)
+        if scope["path"] == "/docs.json":
+            return await self.app(scope, receive, _rewrite_json(send, document_errors))
         await self.app(scope, receive, _uniform_errors(send))
 
     def _too_large(self) -> bytes:
@@ -108,6 +110,52 @@ def _uniform_errors(send):
                    if k.lower() not in (b"content-length", b"content-type")]
         await send({**state["start"], "headers": headers + [(b"content-type", b"application/json"),
                                                            (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
+ERROR_SCHEMA = {"type": "object", "required": ["error", "message"], "properties": {
+    "error": {"type": "string", "description": "machine-readable code", "enum": sorted(set(CODES.values()))},
+    "message": {"type": "string", "description": "what was wrong, for a person"},
+    "field": {"type": "string", "description": "the request field at fault, when there is one"}}}
+DOCUMENTED = {400: "invalid input (the field is named)", 401: "missing or wrong x-api-key",
+              404: "unknown item", 409: "champion refused: it does not load or verify (admin)",
+              413: "body over serve.limits.max_body_bytes", 415: "content type other than JSON",
+              422: "nothing accepted (feedback: every event quarantined, with reasons)"}
+
+
+def document_errors(spec: dict) -> dict:
+    """Every operation lists every 4xx it can answer, all in the one error shape."""
+    spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in spec.get("paths", {}).items():
+        for op in operations.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            for status, what in DOCUMENTED.items():
+                if status == 409 and not path.startswith("/admin/"):
+                    continue
+                op["responses"][str(status)] = {"description": what, "content": ref}
+    return spec
+
+
+def _rewrite_json(send, rewrite):
+    """Send a JSON response's body through `rewrite` (the OpenAPI document)."""
+    state: dict = {"chunks": []}
+
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            state["start"] = message
+            return None
+        state["chunks"].append(message.get("body", b""))
+        if message.get("more_body"):
+            return None
+        body = b"".join(state["chunks"])
+        if state["start"]["status"] == 200:
+            body = json.dumps(rewrite(json.loads(body))).encode()
+        headers = [(k, v) for k, v in state["start"].get("headers", []) if k.lower() != b"content-length"]
+        await send({**state["start"], "headers": headers + [(b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
     return wrapped
