@@ -45,12 +45,12 @@ class DriftConfig:
 class CorruptionConfig:
     """Share of rows corrupted by each kind (disjoint rows); 0 turns a kind off."""
 
-    null_key: float = 0.0
-    duplicate: float = 0.0
-    unknown_item: float = 0.0
-    wrong_type: float = 0.0
+    null_key: float = 0.0  # a key column emptied
+    duplicate: float = 0.0  # the same event landed twice
+    unknown_item: float = 0.0  # an item id the catalog does not hold
+    wrong_type: float = 0.0  # a price that does not parse (the column turns to text)
     negative_price: float = 0.0
-    future_timestamp: float = 0.0
+    future_timestamp: float = 0.0  # ahead of the clock
 
     def rates(self) -> dict[str, float]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v > 0}

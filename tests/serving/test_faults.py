@@ -43,7 +43,7 @@ def on_redis(served_project, tmp_path_factory):
         params = (root / "params.yaml").read_text().replace("profile: sqlite", "profile: redis").replace(
             "redis_connection: localhost:6379", f"redis_connection: {url}")
         (root / "params-redis.yaml").write_text(params)
-        run_cmd(str(BIN / "shopfusion"), "features", "--params-file", "params-redis.yaml", cwd=root,
+        run_cmd(str(BIN / "shopfusion"), "features", "--params", "params-redis.yaml", cwd=root,
                 env={"BENTOML_HOME": str(root / ".bentoml")})
         srv = Server(root, SHOPFUSION_PARAMS=str(root / "params-redis.yaml")).start()
         try:
