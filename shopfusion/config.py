@@ -168,7 +168,7 @@ class ServeConfig:
     # every online-store call on one thread with a timeout, behind a circuit breaker
     # (serving/store_guard.py): a slow or dead store degrades answers, never stalls the service
     online_store: dict = field(default_factory=lambda: {
-        "read_timeout_ms": 20.0, "write_timeout_ms": 200.0, "open_timeout_ms": 30000.0,
+        "read_timeout_ms": 50.0, "write_timeout_ms": 200.0, "open_timeout_ms": 30000.0,
         "failures_to_open": 3, "open_s": 5.0})
     # each user's fused candidates kept between requests (serving/answers.py); max_users 0 = off
     answer_cache: dict = field(default_factory=lambda: {"max_users": 20000, "ttl_s": 60.0})

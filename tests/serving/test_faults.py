@@ -29,6 +29,24 @@ def readyz(srv: Server) -> tuple[float, dict]:
     return (time.perf_counter() - t0) * 1000, r.json()
 
 
+def answers_fast(probes: list[tuple[float, dict]]) -> bool:
+    """/readyz within 100 ms (the median of the probes: one HTTP round trip on a busy 2-core
+    box can be descheduled), and none near a store timeout's scale of seconds."""
+    ms = sorted(p[0] for p in probes)
+    return ms[len(ms) // 2] < READYZ_MS and ms[-1] < 1000
+
+
+def until_healthy(srv: Server, users: list[str], within_s: float = 20) -> dict:
+    """Recommend fresh users until an answer is not degraded (the breaker closed again)."""
+    deadline = time.monotonic() + within_s
+    for user in users:
+        _, body = recommend_ms(srv, user)
+        if not body["degraded"] or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+    return body
+
+
 @pytest.fixture(scope="module")
 def users(served_project):
     return pd.read_parquet(served_project / "models/export/users.parquet")["user_id"].tolist()
@@ -70,19 +88,17 @@ def test_a_frozen_store_degrades_answers_quickly_and_recovers(on_redis, users):
         redis.send_signal(signal.SIGCONT)
     assert all(body["degraded"] and "online_store" in body["dropped"] for _, body in frozen)
     assert max(ms for ms, _ in frozen) < 2000  # no request waits on the store
-    assert all(ms < READYZ_MS for ms, _ in probes), probes
+    assert answers_fast(probes), probes
     assert probes[-1][1]["degraded"]["online_store"]["state"] in ("open", "failing")
-    time.sleep(6)  # the breaker's back-off (serve.online_store.open_s)
-    _, back = recommend_ms(srv, users[31])
-    _, back = recommend_ms(srv, users[32])
-    assert not back["degraded"]
+    assert not until_healthy(srv, users[31:60])["degraded"]  # after the breaker's back-off
 
 
 def test_an_emptied_store_is_degraded_not_a_cold_start(on_redis, users):
     srv, _, url = on_redis
+    assert not until_healthy(srv, users[60:90])["degraded"]
     host, port = url.split(":")
     subprocess.run([shutil.which("redis-cli") or "redis-cli", "-h", host, "-p", port, "FLUSHALL"], check=True)
-    _, body = recommend_ms(srv, users[40])
+    _, body = recommend_ms(srv, users[91])
     assert body["degraded"] and "no features" in body["dropped"]["online_store"]
     _, stranger = recommend_ms(srv, "never-seen-user")
     assert stranger["cold_start"] and not stranger["degraded"]
@@ -92,9 +108,9 @@ def test_a_refused_store_degrades_every_endpoint_quickly(on_redis, users):
     srv, redis, _ = on_redis
     redis.terminate()
     redis.wait(10)
-    timings = [recommend_ms(srv, u) for u in users[50:58]]
+    timings = [recommend_ms(srv, u) for u in users[100:108]]
     assert all(body["degraded"] for _, body in timings) and max(ms for ms, _ in timings) < 2000
-    assert all(ms < READYZ_MS for ms, _ in (readyz(srv) for _ in range(3)))
+    assert answers_fast([readyz(srv) for _ in range(5)])
     assert srv.post("/similar", {"item_id": srv.post("/recommend", {"k": 1}).json()["items"][0]["item_id"]}
                     ).status_code == 200
 
@@ -137,7 +153,7 @@ def test_a_tampered_champion_is_refused_at_reload_and_skipped_at_start(bundle_pr
         assert srv.post("/recommend", {"k": 3}).status_code == 200
         srv.stop()
         srv.start()  # the registry still names the corrupt one: the previous good one serves
-        ms, ready = readyz(srv)
+        _, ready = readyz(srv)
         assert ready["model_tag"] == good and "shopfusion:tampered1" in ready["degraded"]["skipped_bundles"]
     finally:
         srv.stop()
