@@ -7,6 +7,7 @@ per-user score statistics: the same functions the offline evaluation ran (traini
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -84,7 +85,7 @@ class Engine:
         bought = pd.read_parquet(bundle / "purchases.parquet")
         self.purchased = {u: set(self.item_index.get_indexer(g)) for u, g in
                           bought.groupby("user_id")["item_id"]}
-        self._search = None
+        self._search, self._search_lock, self.search_ready = None, threading.Lock(), threading.Event()
         self.answers = AnswerCache(**cfg.answer_cache)  # this engine's: a reload starts empty
         self._warm_up()
 
@@ -261,20 +262,29 @@ class Engine:
         return list(self.item_index[cand.items[0][order]]), fused[order].tolist()
 
     # --- search ----------------------------------------------------------------------------
+    def warm_search(self) -> None:
+        """Build the search index (BM25, the MiniLM query encoder) and run one query: seconds,
+        which a starting service spends beside serving recommendations (`search_ready`)."""
+        try:
+            self.search("warm up", 1)
+        finally:
+            self.search_ready.set()
+
     @property
     def search_index(self):
-        if self._search is None:
-            from shopfusion.features.text import encode
-            from shopfusion.training.search import HybridSearch
+        with self._search_lock:  # built once, whichever thread asks first
+            if self._search is None:
+                from shopfusion.features.text import encode
+                from shopfusion.training.search import HybridSearch
 
-            def no_text(queries):  # a bundle without item text: BM25 alone ranks
-                return np.zeros((len(queries), 1), np.float32)
+                def no_text(queries):  # a bundle without item text: BM25 alone ranks
+                    return np.zeros((len(queries), 1), np.float32)
 
-            emb, encoder = ((self.text_vectors, encode) if self.text_vectors is not None else
-                            (no_text(self.items), no_text))
-            self._search = HybridSearch(self.items["title"].astype(str),
-                                        self.items["description"].astype(str), emb, encoder,
-                                        self.cfg.search_bm25_weight)
+                emb, encoder = ((self.text_vectors, encode) if self.text_vectors is not None else
+                                (no_text(self.items), no_text))
+                self._search = HybridSearch(self.items["title"].astype(str),
+                                            self.items["description"].astype(str), emb, encoder,
+                                            self.cfg.search_bm25_weight)
         return self._search
 
     def encode_queries(self, queries: list[str]) -> np.ndarray:

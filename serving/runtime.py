@@ -5,6 +5,7 @@ features, the durable feedback log, the request log. Framework-free, so tests ca
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -50,16 +51,20 @@ class Runtime:
                             self.params.serve.online_store["open_timeout_ms"] / 1000)
 
     # --- model ----------------------------------------------------------------------------
-    def _load(self, fall_back: bool = True) -> tuple[str, Engine]:
-        """The champion's engine; at start-up (`fall_back`) the newest earlier champion that
-        loads when it does not, with why in `self.skipped` (/metadata, /readyz)."""
+    def _load(self, start_up: bool = True) -> tuple[str, Engine]:
+        """The champion's engine. At start-up the newest earlier champion that loads serves
+        when it does not (why in `self.skipped`: /metadata, /readyz), and the search index is
+        built beside serving (`/readyz` lists it under `warming`); a reload builds it first."""
         tags = champion_history(self.params, self.root)
         self.skipped = {}
-        for tag in tags if fall_back else tags[:1]:
+        for tag in tags if start_up else tags[:1]:
             try:
                 tag, path = champion_bundle(self.params, self.root, tag)
                 engine = Engine(path, self.params.serve)
-                engine.search("warm up", 1)  # builds the search index before any request needs it
+                if start_up:
+                    threading.Thread(target=engine.warm_search, daemon=True, name="search-warm-up").start()
+                else:
+                    engine.warm_search()
                 return tag, engine
             except Exception as exc:  # a bundle that does not load never serves
                 self.skipped[tag] = f"{type(exc).__name__}: {exc}"
@@ -71,7 +76,7 @@ class Runtime:
         verify raises BundleRefused and the serving one stays."""
         old, skipped = self.tag, self.skipped
         try:
-            tag, engine = self._load(fall_back=False)
+            tag, engine = self._load(start_up=False)
         except BundleRefused:
             self.skipped = skipped
             raise
@@ -178,6 +183,8 @@ class Runtime:
         """(items, scores, personalized, online-store problem, engine): the query's encoding
         batched with concurrent searches, the user's scores with concurrent recommends."""
         engine = self.engine
+        if not engine.search_ready.is_set():  # only while a starting service builds the index
+            await asyncio.to_thread(engine.search_ready.wait)
         encoded, (personal, problem) = await asyncio.gather(
             self.query_batcher.submit((engine, query)), self._personal_scores(engine, user_id))
         items, scores = engine.search(query, k, personal, category, min_price, max_price, encoded)
