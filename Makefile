@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install demo serve stop airflow airflow-stop test bench-tests bench lint lock clean
+.PHONY: install demo serve stop airflow airflow-stop test bench lint lock clean
 export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 PORT ?= 3000
@@ -67,11 +67,8 @@ stop:
 
 # pytest exits 5 when it collects no test: that is a failure of the suite, not a pass.
 test: install
-	$(PY) -m pytest -m "not slow" --timeout 900; rc=$$?; \
+	$(PY) -m pytest --timeout 900; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
-
-bench-tests: install
-	$(PY) -m pytest -m slow --timeout 3600; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
 
 bench: install
 	$(PY) -m benchmarks.bench_generator
@@ -82,6 +79,7 @@ bench: install
 	$(PY) -m benchmarks.bench_monitor
 	$(PY) -m benchmarks.bench_serving
 	$(PY) -m benchmarks.bench_airflow
+	$(PY) -m benchmarks.bench_faults
 
 lint: install
 	$(VENV)/bin/ruff check .
