@@ -45,10 +45,9 @@ class Runtime:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Open the feature store now, not on the first request (a store that is down then
-        only degrades answers until it is back)."""
-        self.store.call_now(lambda r: r.read(RECENT_ITEMS, [{"user_id": "warm-up-user"}]),
-                            self.params.serve.online_store["open_timeout_ms"] / 1000)
+        """Open the feature store beside serving (seconds: Feast's import and registry): until
+        it is open, answers are degraded ("still opening") and feedback pushes wait for it."""
+        self.store.open_in_background()
 
     # --- model ----------------------------------------------------------------------------
     def _load(self, start_up: bool = True) -> tuple[str, Engine]:
@@ -233,7 +232,8 @@ class Runtime:
             # on failure it is logged durably already: the next materialization has it
             _, failed = await self.store.call(lambda r, event=event: push_event(
                 r.store, event, self.params.features.recent_items, engine.item_attrs),
-                self.params.serve.online_store["write_timeout_ms"] / 1000)
+                self.params.serve.online_store["write_timeout_ms"] / 1000,
+                wait_open_s=self.params.serve.online_store["open_timeout_ms"] / 1000)
             pushed, problem = pushed + (failed is None), failed or problem
             # after the push: an answer computed from the features before it is then never kept
             engine.answers.invalidate({user})

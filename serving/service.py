@@ -206,7 +206,8 @@ def readiness() -> dict | None:
     store = RUNTIME.store.status()
     degraded = {**({"online_store": store} if store["state"] != "closed" else {}),
                 **({"skipped_bundles": RUNTIME.skipped} if RUNTIME.skipped else {})}
-    warming = [] if RUNTIME.engine.search_ready.is_set() else ["search"]
+    warming = ([] if RUNTIME.engine.search_ready.is_set() else ["search"]) + (
+        ["online_store"] if RUNTIME.store.opening else [])
     return {"ready": True, "model_tag": RUNTIME.tag, "degraded": degraded, "warming": warming}
 
 

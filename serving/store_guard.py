@@ -29,11 +29,27 @@ class StoreGuard:
         self.open_until = 0.0  # monotonic time the breaker stays open until
         self.last_problem: str | None = None
         self.calls = self.timeouts = self.short_circuited = 0
+        self._opening: concurrent.futures.Future | None = None
+
+    def open_in_background(self) -> None:
+        """Start opening the store (Feast's import and registry: seconds) on the store thread;
+        until it is open, reads answer at once with "still opening" (no breaker count)."""
+        self._opening = self._thread.submit(self._on_thread, lambda reader: None)
+
+    @property
+    def opening(self) -> bool:
+        return self._opening is not None and not self._opening.done()
 
     # --- calls ----------------------------------------------------------------------------
-    async def call(self, work: Callable[[object], object], timeout_s: float) -> tuple[object, str | None]:
+    async def call(self, work: Callable[[object], object], timeout_s: float,
+                   wait_open_s: float | None = None) -> tuple[object, str | None]:
         """(work(reader), None), or (None, why) on failure, timeout or an open breaker; the
-        event loop is free meanwhile."""
+        event loop is free meanwhile. While the store is still opening the call waits up to
+        `wait_open_s` for it, else answers at once."""
+        if self.opening:
+            if wait_open_s is None:
+                return None, "online store still opening (service starting)"
+            timeout_s = max(timeout_s, wait_open_s)
         refused = self._refused()
         if refused:
             return None, refused

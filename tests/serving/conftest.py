@@ -14,6 +14,13 @@ import pytest
 from tests.conftest import BIN, free_port
 
 
+def warm(readyz: httpx.Response) -> bool:
+    """Ready, and nothing still warming (the search index, the online store) in the background."""
+    if readyz.status_code != 200 or not readyz.headers.get("content-type", "").startswith("application/json"):
+        return False
+    return not readyz.json().get("warming")
+
+
 class Server:
     def __init__(self, root: Path, **env: str):
         self.root, self.port = root, free_port()
@@ -32,7 +39,7 @@ class Server:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.root / f"serve-{self.port}.log").read_text()[-3000:]
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if warm(httpx.get(self.url + "/readyz", timeout=1)):
                     return self
             except httpx.HTTPError:
                 pass
