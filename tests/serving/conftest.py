@@ -16,7 +16,8 @@ from tests.conftest import BIN, free_port
 
 def warm(readyz: httpx.Response) -> bool:
     """Ready, and nothing still warming (the search index, the online store) in the background."""
-    if readyz.status_code != 200 or not readyz.headers.get("content-type", "").startswith("application/json"):
+    is_json = readyz.headers.get("content-type", "").startswith("application/json")
+    if readyz.status_code != 200 or not is_json:
         return False
     return not readyz.json().get("warming")
 
