@@ -97,9 +97,9 @@ def wait_ready(url: str, timeout_s: float, warm: bool = True) -> float:
     while time.perf_counter() - t0 < timeout_s:
         try:
             r = httpx.get(url + "/readyz", timeout=1)
-            if r.status_code == 200 and r.headers.get("content-type", "").startswith("application/json"):
-                if not warm or not r.json().get("warming"):
-                    return time.perf_counter() - t0
+            ours = r.status_code == 200 and r.headers.get("content-type", "").startswith("application/json")
+            if ours and (not warm or not r.json().get("warming")):
+                return time.perf_counter() - t0
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
