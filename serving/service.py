@@ -37,6 +37,25 @@ UserId = Annotated[str | None, Field(max_length=LIMITS["max_id_chars"])]
 
 FeedbackEvent = create_model("FeedbackEvent", **EVENTS.request_fields(LIMITS["max_text_chars"]))
 RUNTIME = None  # this worker's, once loaded: /readyz answers from it (serving/http_guard.py)
+
+
+def preflight() -> None:
+    """In the `bentoml serve` process itself, before any worker starts: exit 1 with one line
+    when no champion of the registry verifies, rather than start workers that cannot load."""
+    from shopfusion.bundle import champion_bundle, champion_history, verify
+
+    problems = []
+    for tag in champion_history(PARAMS, ROOT):
+        try:
+            verify(champion_bundle(PARAMS, ROOT, tag)[1])
+            return
+        except Exception as exc:
+            problems.append(f"{tag}: {type(exc).__name__}: {exc}")
+    sys.exit("shopfusion: no servable bundle: " + "; ".join(problems))
+
+
+if Path(sys.argv[0]).name == "bentoml" and sys.argv[1:2] == ["serve"]:
+    preflight()
 logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
 
 
