@@ -47,7 +47,7 @@ class Runtime:
     def _warm_up(self) -> None:
         """Open the feature store beside serving (seconds: Feast's import and registry): until
         it is open, answers are degraded ("still opening") and feedback pushes wait for it."""
-        self.store.open_in_background()
+        self.store.open_in_background(lambda r: r.read(RECENT_ITEMS, [{"user_id": "warm-up-user"}]))
 
     # --- model ----------------------------------------------------------------------------
     def _load(self, start_up: bool = True) -> tuple[str, Engine]:

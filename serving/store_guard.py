@@ -31,10 +31,11 @@ class StoreGuard:
         self.calls = self.timeouts = self.short_circuited = 0
         self._opening: concurrent.futures.Future | None = None
 
-    def open_in_background(self) -> None:
-        """Start opening the store (Feast's import and registry: seconds) on the store thread;
-        until it is open, reads answer at once with "still opening" (no breaker count)."""
-        self._opening = self._thread.submit(self._on_thread, lambda reader: None)
+    def open_in_background(self, warm_up: Callable[[object], object] = lambda reader: None) -> None:
+        """Start opening the store (Feast's import and registry: seconds) and `warm_up` (a first
+        read: its one-time costs) on the store thread; until then, reads answer at once with
+        "still opening" (no breaker count)."""
+        self._opening = self._thread.submit(self._on_thread, warm_up)
 
     @property
     def opening(self) -> bool:
