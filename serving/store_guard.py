@@ -60,16 +60,6 @@ class StoreGuard:
         except Exception as exc:
             return None, self._failed(exc, timeout_s)
 
-    def call_now(self, work: Callable[[object], object], timeout_s: float) -> tuple[object, str | None]:
-        """`call` for code outside the event loop (start-up, tests): blocks its caller only."""
-        refused = self._refused()
-        if refused:
-            return None, refused
-        try:
-            return self._succeeded(self._thread.submit(self._on_thread, work).result(timeout_s)), None
-        except Exception as exc:
-            return None, self._failed(exc, timeout_s)
-
     def _on_thread(self, work):
         if self._reader is None:
             self._reader = self._open_store()

@@ -22,6 +22,11 @@ class FakeStore:
         return key * 2
 
 
+def call(g: StoreGuard, work, timeout_s: float):
+    """One guarded call from a fresh event loop, as the service makes them."""
+    return asyncio.run(g.call(work, timeout_s))
+
+
 def guard(store, **kw):
     return StoreGuard(lambda: store, **{"failures_to_open": 2, "open_s": 0.3, **kw})
 
@@ -54,13 +59,13 @@ def test_failures_open_the_breaker_and_a_recovered_store_closes_it():
     g = guard(store)
     store.fail = True
     for _ in range(2):
-        assert "refused" in g.call_now(lambda r: r.read(1), 1)[1]
+        assert "refused" in call(g, lambda r: r.read(1), 1)[1]
     calls_before = g.calls
-    skipped = g.call_now(lambda r: r.read(1), 1)
+    skipped = call(g, lambda r: r.read(1), 1)
     assert "circuit open" in skipped[1] and g.status()["state"] == "open" and g.calls == calls_before + 1
     store.fail = False
     time.sleep(0.35)  # the back-off passes: one trial call, which succeeds
-    assert g.call_now(lambda r: r.read(3), 1) == (6, None)
+    assert call(g, lambda r: r.read(3), 1) == (6, None)
     assert g.status()["state"] == "closed" and g.status()["failures_in_a_row"] == 0
 
 
@@ -69,10 +74,10 @@ def test_a_failed_trial_reopens_the_breaker():
     g = guard(store)
     store.fail = True
     for _ in range(2):
-        g.call_now(lambda r: r.read(1), 1)
+        call(g, lambda r: r.read(1), 1)
     time.sleep(0.35)
-    assert "refused" in g.call_now(lambda r: r.read(1), 1)[1]  # the trial fails
-    assert "circuit open" in g.call_now(lambda r: r.read(1), 1)[1]
+    assert "refused" in call(g, lambda r: r.read(1), 1)[1]  # the trial fails
+    assert "circuit open" in call(g, lambda r: r.read(1), 1)[1]
 
 
 def test_the_store_is_reopened_after_a_failure():
@@ -87,5 +92,5 @@ def test_the_store_is_reopened_after_a_failure():
     def explode(reader):
         raise OSError("file moved")
 
-    g.call_now(explode, 1)
-    assert g.call_now(lambda r: r.read(1), 1) == (2, None) and len(opened) == 2
+    call(g, explode, 1)
+    assert call(g, lambda r: r.read(1), 1) == (2, None) and len(opened) == 2
