@@ -51,7 +51,7 @@ class HTTPGuard:
                 return await _respond(send, 413, self._too_large())
             receive = _replay(body)
         if scope["path"] == "/docs.json":
-            return await self.app(scope, receive, _rewrite_json(send, document_errors))
+            return await self.app(scope, receive, _documented(send))
         await self.app(scope, receive, _uniform_errors(send))
 
     def _too_large(self) -> bytes:
@@ -91,12 +91,13 @@ async def _respond(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _uniform_errors(send):
-    """Rewrite a 4xx response's body into the one error shape (other responses pass as sent)."""
+def _rewritten(send, applies, rewrite):
+    """`send`, with the body of a response whose status `applies` buffered and replaced by
+    `rewrite(body, status)` (as JSON, with its new length); other responses pass as sent."""
     state: dict = {}
 
     async def wrapped(message):
-        if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
+        if message["type"] == "http.response.start" and applies(message["status"]):
             state.update(start=message, chunks=[])
             return None
         if "start" not in state:
@@ -105,7 +106,7 @@ def _uniform_errors(send):
         if message.get("more_body"):
             return None
         status = state["start"]["status"]
-        body = error_body(status, *_message_of(b"".join(state["chunks"]), status))
+        body = rewrite(b"".join(state["chunks"]), status)
         headers = [(k, v) for k, v in state["start"].get("headers", [])
                    if k.lower() not in (b"content-length", b"content-type")]
         await send({**state["start"], "headers": headers + [(b"content-type", b"application/json"),
@@ -113,6 +114,18 @@ def _uniform_errors(send):
         await send({"type": "http.response.body", "body": body})
 
     return wrapped
+
+
+def _uniform_errors(send):
+    """Every 4xx response's body in the one error shape."""
+    return _rewritten(send, lambda status: 400 <= status < 500,
+                      lambda raw, status: error_body(status, *_message_of(raw, status)))
+
+
+def _documented(send):
+    """The OpenAPI document with every error status of every operation."""
+    return _rewritten(send, lambda status: status == 200,
+                      lambda raw, _: json.dumps(document_errors(json.loads(raw))).encode())
 
 
 ERROR_SCHEMA = {"type": "object", "required": ["error", "message"], "properties": {
@@ -138,27 +151,6 @@ def document_errors(spec: dict) -> dict:
                     continue
                 op["responses"][str(status)] = {"description": what, "content": ref}
     return spec
-
-
-def _rewrite_json(send, rewrite):
-    """Send a JSON response's body through `rewrite` (the OpenAPI document)."""
-    state: dict = {"chunks": []}
-
-    async def wrapped(message):
-        if message["type"] == "http.response.start":
-            state["start"] = message
-            return None
-        state["chunks"].append(message.get("body", b""))
-        if message.get("more_body"):
-            return None
-        body = b"".join(state["chunks"])
-        if state["start"]["status"] == 200:
-            body = json.dumps(rewrite(json.loads(body))).encode()
-        headers = [(k, v) for k, v in state["start"].get("headers", []) if k.lower() != b"content-length"]
-        await send({**state["start"], "headers": headers + [(b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    return wrapped
 
 
 def _message_of(raw: bytes, status: int) -> tuple[str, str | None]:
