@@ -137,7 +137,10 @@ class TrainConfig:
     max_len: int = 50  # history items a model sees
     max_eval_users: int = 3000  # per window: a seeded sample beyond this (users x items in memory)
     models: tuple[str, ...] = ()  # the line-up; empty = every registered model (training/registry.py)
-    fusion: str = "stacker"  # the method the bundle serves: stacker | weighted (degraded: weighted)
+    # The method the bundle serves: auto = the best on validation (out of fold) among the best
+    # single model, weighted, rrf, borda and stacker; or one of those names, fixed.
+    fusion: str = "auto"
+    fusion_folds: int = 3  # validation users split this many ways to compare methods out of fold
     fusion_depth: int = 100  # top-list length for rank fusion
     sampled_negatives: int = 100  # for the sampled metrics reported beside full ranking
     leave_last_out: bool = True  # also report single models under per-user leave-last-out

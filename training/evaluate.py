@@ -1,13 +1,16 @@
 """Honest evaluation of every model and every fusion method on one data set.
 
 Protocol (temporal, full ranking): models fit on events before the validation cut are scored
-on the validation window, which tunes fusion weights and trains the stacker; the same models
-refit on events before the test cut are scored once on the test window. Every reported test
-number reads the test window once.
+on the validation window, which tunes fusion weights, trains the stacker and chooses what
+serves (out of fold, among the best single model and every fusion method); the same models
+refit on events before the test cut are scored once on the test window. Every choice is made on
+validation; every reported test number reads the test window once. Sampled metrics rank each
+target among 100 distinct items its user never interacted with, the same for every method.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -15,9 +18,15 @@ import numpy as np
 
 from shopfusion.config import TrainConfig
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
-from shopfusion.training.fuser import Fuser
+from shopfusion.training.fuser import METHODS, Fuser
 from shopfusion.training.fusion import Candidates, candidate_target_ranks, candidates, top_items, tune_weights
-from shopfusion.training.metrics import ndcg_per_user, next_item_metrics, sampled_ranks, target_ranks
+from shopfusion.training.metrics import (
+    ndcg_per_user,
+    next_item_metrics,
+    sample_negatives,
+    sampled_ranks,
+    target_ranks,
+)
 from shopfusion.training.registry import build_model, line_up
 from shopfusion.training.stacker import Stacker, item_age_days, item_features
 
@@ -66,13 +75,27 @@ def stacker_inputs(split: Split, data: Dataset) -> tuple[np.ndarray, np.ndarray]
     return item, np.array([len(h) for h in split.history], dtype=np.float32)
 
 
-def metrics(scores: np.ndarray, split: Split, cfg: TrainConfig, rng: np.random.Generator,
-            slices: dict[str, np.ndarray]) -> dict:
+def interacted(data: Dataset, users: np.ndarray) -> list[np.ndarray]:
+    """Every item each user ever interacted with (any time): never a sampled negative."""
+    inter = data.interactions
+    order = np.argsort(inter.user, kind="stable")
+    bounds = np.searchsorted(inter.user[order], np.arange(inter.n_users + 1))
+    return [np.unique(inter.item[order[bounds[u]: bounds[u + 1]]]) for u in users]
+
+
+def negatives_for(split: Split, data: Dataset, cfg: TrainConfig) -> np.ndarray:
+    """One draw of sampled negatives per evaluated user, shared by every model and method."""
+    rng = np.random.default_rng(cfg.seed)
+    return sample_negatives(interacted(data, split.users), data.interactions.n_items,
+                            cfg.sampled_negatives, rng)
+
+
+def metrics(scores: np.ndarray, split: Split, negatives: np.ndarray, slices: dict[str, np.ndarray]) -> dict:
     ranks = target_ranks(scores, split.targets)
     top = top_items(scores, 10)
     out = next_item_metrics(ranks, top, scores.shape[1])
-    sampled = sampled_ranks(scores, split.targets, cfg.sampled_negatives, rng)
-    out.update({f"sampled{cfg.sampled_negatives}_{k}": v for k, v in next_item_metrics(
+    sampled = sampled_ranks(scores, split.targets, negatives)
+    out.update({f"sampled{negatives.shape[1]}_{k}": v for k, v in next_item_metrics(
         sampled, ks=(10,)).items() if k in ("hr@10", "ndcg@10")})
     for name, mask in slices.items():
         if mask.any():
@@ -112,22 +135,101 @@ def splits(data: Dataset, cfg: TrainConfig) -> tuple[Split, Split]:
             next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed, cfg.max_eval_users))
 
 
-def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fuser:
-    """Fit models before each validation window, score it, tune weights and train the stacker
-    on all of them together. Never reads the test window."""
-    stacker = Stacker(seed=cfg.seed, **cfg.stacker)
-    pooled, windows, ranks = [], [], {}
+@dataclass
+class Tuning:
+    """The validation windows pooled: what fusion is tuned on and its methods compared on."""
+
+    fused: Candidates  # at the fusion depth, every pooled user
+    stacked: list[tuple]  # per window: stacker-depth candidates, targets, item features, history lengths
+    window: np.ndarray  # each pooled user's window (non-decreasing)
+    targets: np.ndarray
+    ranks: dict[str, np.ndarray]  # each model's full-catalog rank of the target
+
+    def users(self, keep: np.ndarray) -> Tuning:
+        """The same for some of the pooled users (a boolean mask)."""
+        stacked = []
+        for w, (cand, targets, feats, history_len) in enumerate(self.stacked):
+            mine = keep[self.window == w]
+            stacked.append((cand.rows(mine), targets[mine], feats, history_len[mine]))
+        return Tuning(self.fused.rows(keep), stacked, self.window[keep], self.targets[keep],
+                      {n: r[keep] for n, r in self.ranks.items()})
+
+
+def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int) -> Tuning:
+    """Fit models before each validation window and score it."""
+    fused, stacked, ranks = [], [], {}
     for valid in validation_splits(data, cfg):
         scored = fit_and_score(usable_models(data, cfg), valid, data, cfg)
-        pooled.append(candidates(scored.views, cfg.fusion_depth))
-        windows.append((candidates(scored.views, stacker.depth), valid.targets, *stacker_inputs(valid, data)))
+        fused.append(candidates(scored.views, cfg.fusion_depth))
+        stacked.append((candidates(scored.views, stacker_depth), valid.targets, *stacker_inputs(valid, data)))
         for name, s in scored.scores.items():
             ranks.setdefault(name, []).append(target_ranks(s, valid.targets))
-    cand, targets = Candidates.concat(pooled), np.concatenate([w[1] for w in windows])
+    window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
+    return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
+                  {n: np.concatenate(r) for n, r in ranks.items()})
+
+
+def fit_fusion(tuning: Tuning, cfg: TrainConfig, n_items: int, trees: int | None = None) -> Fuser:
+    """Weights and stacker fit on these users (method left to choose)."""
+    def objective(fused):
+        return ndcg10(candidate_target_ranks(tuning.fused, fused, tuning.targets, n_items))
+
+    stacker = Stacker(seed=cfg.seed, **cfg.stacker).fit_windows(tuning.stacked, trees)
+    return Fuser("weighted", tune_weights(tuning.fused, objective), cfg.fusion_depth, stacker,
+                 {n: ndcg10(r) for n, r in tuning.ranks.items()})
+
+
+def method_ndcg(fuser: Fuser, tuning: Tuning, n_items: int) -> dict[str, np.ndarray]:
+    """Each method's NDCG@10 for each of these users."""
+    out = {}
+    for method in METHODS:
+        if method == "stacker":
+            ranks = np.concatenate([
+                candidate_target_ranks(cand, fuser.fuse(cand, feats, hist, method), targets, n_items)
+                for cand, targets, feats, hist in tuning.stacked])
+        else:
+            fused = fuser.fuse(tuning.fused, None, None, method)
+            ranks = candidate_target_ranks(tuning.fused, fused, tuning.targets, n_items)
+        out[method] = ndcg_per_user(ranks, 10)
+    return out
+
+
+def choose(selection: dict[str, float], fixed: str) -> str:
+    """The configured method, or (auto) the best out of fold; ties go to the simpler one
+    (METHODS is in order of complexity, the best single model first)."""
+    if fixed != "auto":
+        return fixed
+    best = METHODS[0]
+    for method in METHODS[1:]:
+        if selection[method] > selection[best] + 1e-9:
+            best = method
+    return best
+
+
+def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fuser:
+    """Tune on the validation windows and choose what serves: each method (and the best
+    single model) is fit on all folds of the validation users but one and scored on that one,
+    so the choice compares held-out NDCG; then weights and stacker are refit on every user (the
+    stacker with the median tree count early stopping found). Never reads the test window."""
+    tuning = score_validation(data, cfg, Stacker(**cfg.stacker).depth)
     n_items = data.interactions.n_items
-    weights = tune_weights(cand, lambda fused: ndcg10(candidate_target_ranks(cand, fused, targets, n_items)))
-    return Fuser(cfg.fusion, weights, cfg.fusion_depth, stacker.fit_windows(windows),
-                 {n: ndcg10(np.concatenate(r)) for n, r in ranks.items()})
+    fold = np.random.default_rng(cfg.seed).permutation(len(tuning.targets)) % cfg.fusion_folds
+    held_out = {m: np.zeros(len(fold)) for m in METHODS}
+    trees = []
+    for f in range(cfg.fusion_folds):
+        fuser = fit_fusion(tuning.users(fold != f), cfg, n_items)
+        trees.append(fuser.stacker.trees)
+        for method, values in method_ndcg(fuser, tuning.users(fold == f), n_items).items():
+            held_out[method][fold == f] = values
+    selection = {m: float(v.mean()) for m, v in held_out.items()}
+    final = fit_fusion(tuning, cfg, n_items, trees=int(np.median(trees)))
+    return dataclasses.replace(final, method=choose(selection, cfg.fusion), selection=selection)
+
+
+def candidate_recall(views: dict, depth: int, targets: np.ndarray) -> float:
+    """Share of targets among the candidates (the union of the models' top-`depth` lists):
+    what no fusion over them can rank."""
+    return float((candidates(views, depth).items == targets[:, None]).any(1).mean())
 
 
 def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser) -> dict:
@@ -137,20 +239,26 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser) -> dict:
     scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
     scores = scored.scores
     fused = fusion.dense_scores(scored.views, *stacker_inputs(test, data), data.interactions.n_items)
-    rng = np.random.default_rng(cfg.seed)
+    negatives = negatives_for(test, data, cfg)
     slices = cold_slices(test)
     report = {
         "protocol": {"test_cut": float(test.cut), "test_users": len(test.users),
                      "items": data.interactions.n_items, "train_events": len(test.train.user)},
-        "models": {n: metrics(s, test, cfg, rng, slices) for n, s in scores.items()},
-        "fusion": {n: metrics(s, test, cfg, rng, slices) for n, s in fused.items()},
+        "models": {n: metrics(s, test, negatives, slices) for n, s in scores.items()},
+        "fusion": {n: metrics(s, test, negatives, slices) for n, s in fused.items()},
+        "served": fusion.method,
         "weights": fusion.weights,
         "valid_ndcg@10": fusion.valid_ndcg,
+        "selection_ndcg@10": fusion.selection,
+        "candidate_recall": {f"@{d}": candidate_recall(scored.views, d, test.targets)
+                             for d in sorted({fusion.depth, fusion.stacker.depth})},
         "fit_seconds": scored.fit_seconds,
     }
-    summary = report["summary"] = summarize(report)
-    summary["fusion_gain_ci95"] = gain_interval(scores[summary["best_single"]], fused[summary["best_fusion"]],
-                                                test.targets, cfg.seed)
+    summary = report["summary"] = summarize(report, fusion.single, fusion.method)
+    pairs = {"fusion_gain_ci95": (fusion.single, fusion.method),
+             "fusion_gain_oracle_ci95": (summary["oracle_single"], summary["oracle_fusion"])}
+    for key, (single, method) in pairs.items():
+        summary[key] = gain_interval(scores[single], fused[method], test.targets, cfg.seed)
     return report
 
 
@@ -169,23 +277,30 @@ def evaluate_leave_last_out(data: Dataset, cfg: TrainConfig) -> dict:
     A report only: fusion, packaging and the gate use the temporal protocol."""
     llo = leave_last_out(data, cfg.max_len)
     scores = fit_and_score(usable_models(data, cfg), llo, data, cfg).scores
-    rng = np.random.default_rng(cfg.seed)
-    return {n: metrics(s, llo, cfg, rng, {}) for n, s in scores.items()}
+    negatives = negatives_for(llo, data, cfg)
+    return {n: metrics(s, llo, negatives, {}) for n, s in scores.items()}
 
 
-def summarize(report: dict) -> dict:
+def summarize(report: dict, single: str, served: str) -> dict:
+    """The gain a user gets: the served method (chosen on validation) over the single model
+    chosen on validation, both on test. The "oracle" figures pick both by their test NDCG
+    instead, an upper bound no deployment can choose."""
     models, fusion = report["models"], report["fusion"]
-    best_single = max(models, key=lambda n: models[n]["ndcg@10"])
-    best_fusion = max(fusion, key=lambda n: fusion[n]["ndcg@10"])
+
+    def ndcg(group, name):
+        return group[name]["ndcg@10"]
+
+    oracle_single = max(models, key=lambda n: ndcg(models, n))
+    oracle_fusion = max((m for m in fusion if m != "single"), key=lambda m: ndcg(fusion, m))
     out = {
-        "best_single": best_single, "best_fusion": best_fusion,
-        "best_single_ndcg@10": models[best_single]["ndcg@10"],
-        "best_fusion_ndcg@10": fusion[best_fusion]["ndcg@10"],
-        "fusion_gain_rel": fusion[best_fusion]["ndcg@10"] / max(models[best_single]["ndcg@10"], 1e-12) - 1,
+        "best_single": single, "best_fusion": served,
+        "best_single_ndcg@10": ndcg(models, single), "best_fusion_ndcg@10": ndcg(fusion, served),
+        "fusion_gain_rel": ndcg(fusion, served) / max(ndcg(models, single), 1e-12) - 1,
+        "oracle_single": oracle_single, "oracle_fusion": oracle_fusion,
+        "fusion_gain_oracle_rel": ndcg(fusion, oracle_fusion) / max(ndcg(models, oracle_single), 1e-12) - 1,
     }
     if "sasrec" in models and "popularity" in models:
-        popularity = max(models["popularity"]["ndcg@10"], 1e-12)
-        out["sasrec_over_popularity"] = models["sasrec"]["ndcg@10"] / popularity
+        out["sasrec_over_popularity"] = ndcg(models, "sasrec") / max(ndcg(models, "popularity"), 1e-12)
     return out
 
 

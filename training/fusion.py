@@ -44,6 +44,11 @@ class Candidates:
     def valid(self) -> np.ndarray:
         return self.items >= 0
 
+    def rows(self, keep: np.ndarray) -> Candidates:
+        """The candidates of some users (a boolean mask or indices)."""
+        return Candidates(self.items[keep], {n: z[keep] for n, z in self.z.items()},
+                          {n: r[keep] for n, r in self.rank.items()}, self.depth)
+
     @staticmethod
     def concat(parts: list[Candidates]) -> Candidates:
         """Stack several batches of users (pads widen to the longest candidate list)."""
@@ -134,19 +139,32 @@ def candidate_target_ranks(cand: Candidates, fused: np.ndarray, targets: np.ndar
     return np.where(found, ranks, n_items)
 
 
-def tune_weights(cand: Candidates, objective, grid=(0.0, 0.25, 0.5, 1.0, 2.0), rounds: int = 2
-                 ) -> dict[str, float]:
+# 0 and powers of two from 1/16 to 64: one model can be put far ahead of the others (the
+# weighted sum is scale-free, so only ratios matter).
+WEIGHT_GRID = (0.0, *(2.0**k for k in range(-4, 7)))
+
+
+def tune_weights(cand: Candidates, objective, starts: list[dict[str, float]] | None = None,
+                 grid=WEIGHT_GRID, max_rounds: int = 4) -> dict[str, float]:
     """Coordinate ascent on the validation objective (e.g. NDCG@10 of weighted(cand, w)), one
-    model at a time."""
+    model at a time until a round changes nothing, from each start (default: all models
+    equal, and each model alone); the best end point wins."""
     names = list(cand.z)
-    weights = {n: 1.0 for n in names}
-    best = objective(weighted(cand, weights))
-    for _, name in itertools.product(range(rounds), names):
-        for w in grid:
-            trial = {**weights, name: w}
-            if not any(trial.values()):
-                continue
-            value = objective(weighted(cand, trial))
-            if value > best + 1e-9:
-                best, weights = value, trial
-    return weights
+    starts = starts or [dict.fromkeys(names, 1.0)] + [{n: float(n == m) for n in names} for m in names]
+    best_value, best = -np.inf, starts[0]
+    for weights in starts:
+        value = objective(weighted(cand, weights))
+        for _ in range(max_rounds):
+            moved = False
+            for name, w in itertools.product(names, grid):
+                trial = {**weights, name: w}
+                if w == weights[name] or not any(trial.values()):
+                    continue
+                trial_value = objective(weighted(cand, trial))
+                if trial_value > value + 1e-9:
+                    value, weights, moved = trial_value, trial, True
+            if not moved:
+                break
+        if value > best_value + 1e-9:
+            best_value, best = value, weights
+    return best

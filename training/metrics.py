@@ -41,14 +41,31 @@ def next_item_metrics(ranks: np.ndarray, topk_items: np.ndarray | None = None,
     return out
 
 
-def sampled_ranks(scores: np.ndarray, targets: np.ndarray, n_negatives: int,
-                  rng: np.random.Generator) -> np.ndarray:
-    """Rank of the target among `n_negatives` random non-target items (paper comparability)."""
-    n_users, n_items = scores.shape
-    neg = rng.integers(0, n_items - 1, (n_users, n_negatives))
-    neg += neg >= targets[:, None]  # skip the target itself
-    target_score = scores[np.arange(n_users), targets]
-    return (np.take_along_axis(scores, neg, 1) >= target_score[:, None]).sum(axis=1)
+def sample_negatives(seen: list[np.ndarray], n_items: int, n_negatives: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Per user, `n_negatives` distinct items drawn uniformly from those the user never
+    interacted with (their `seen` items include the target): the sampled protocol of the
+    papers, drawn once so every model and fusion method is ranked against the same items."""
+    out = np.empty((len(seen), n_negatives), np.int64)
+    for row, items in enumerate(seen):
+        if n_items - len(np.unique(items)) < n_negatives:
+            raise ValueError(f"a user has fewer than {n_negatives} never-interacted items")
+        picked = np.empty(0, np.int64)
+        while len(picked) < n_negatives:  # rejection: seen items are few beside the catalog
+            draw = rng.integers(0, n_items, 2 * n_negatives)
+            draw = draw[~np.isin(draw, items)]
+            picked = np.concatenate([picked, draw])
+            _, first = np.unique(picked, return_index=True)
+            picked = picked[np.sort(first)]
+        out[row] = picked[:n_negatives]
+    return out
+
+
+def sampled_ranks(scores: np.ndarray, targets: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """0-based rank of each target among itself and its row of `negatives` (a tie counts
+    against the target)."""
+    target_score = scores[np.arange(len(targets)), targets]
+    return (np.take_along_axis(scores, negatives, 1) >= target_score[:, None]).sum(axis=1)
 
 
 def ndcg_graded(ranked: list[list[str]], judged: list[dict[str, float]], k: int = 10) -> float:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from shopfusion.training.evaluate import choose
 from shopfusion.training.fuser import METHODS, Fuser
 from shopfusion.training.fusion import candidates, rank_fusion, weighted
 from shopfusion.training.stacker import Stacker
@@ -62,8 +63,29 @@ def test_serving_depth_covers_the_serving_method(views_and_stacker):
     assert Fuser("weighted", {"a": 1.0}, 10, stacker).view_depth(100) == 100
 
 
-def test_only_a_servable_method_is_saved(views_and_stacker, tmp_path):
-    with pytest.raises(ValueError, match="stacker or weighted"):
-        Fuser("borda", {"a": 1.0}, 10, views_and_stacker[1])
+def test_an_unknown_method_is_refused(views_and_stacker, tmp_path):
+    with pytest.raises(ValueError, match="one of single, weighted"):
+        Fuser("median", {"a": 1.0}, 10, views_and_stacker[1])
     with pytest.raises(FileNotFoundError, match="shopfusion fuse"):
         Fuser.load(tmp_path / "nothing")
+
+
+def test_single_serves_the_best_validation_model_alone(views_and_stacker):
+    views, stacker, item_feats, history = views_and_stacker
+    fuser = Fuser("single", {"a": 0.5, "b": 2.0, "c": 1.0}, 20, stacker, {"a": 0.1, "b": 0.3, "c": 0.2})
+    assert fuser.single == "b"
+    cand, fused = fuser.score(views, item_feats, history)
+    np.testing.assert_array_equal(fused, weighted(cand, {"b": 1.0}))
+    left = {"a": views["a"], "c": views["c"]}  # its model dropped: the weights of the rest
+    cand, fused = fuser.score(left, item_feats, history)
+    np.testing.assert_array_equal(fused, weighted(cand, {"a": 0.5, "c": 1.0}))
+
+
+def test_the_choice_never_falls_below_the_best_single_model_on_validation():
+    def held_out(single, weighted, stacker):
+        return {"single": single, "weighted": weighted, "rrf": 0.2, "borda": 0.2, "stacker": stacker}
+
+    assert choose(held_out(0.30, 0.29, 0.25), "auto") == "single"
+    assert choose(held_out(0.30, 0.30, 0.30), "auto") == "single"  # a tie: the simpler
+    assert choose(held_out(0.30, 0.31, 0.33), "auto") == "stacker"
+    assert choose(held_out(0.30, 0.31, 0.33), "rrf") == "rrf"  # fixed in params

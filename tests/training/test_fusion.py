@@ -123,6 +123,27 @@ def test_tuning_drops_a_useless_model(two_noisy_experts):
     assert weights["noise"] < min(weights["a"], weights["b"])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_tuned_weights_never_score_below_the_best_single_model(seed):
+    """Each model alone is a starting point, so the tuned sum is at least as good as it on the
+    tuning objective, even beside many weak models that an all-equal start would drown in."""
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, 300, 300)
+    scores = {f"weak{i}": rng.normal(size=(300, 300)) for i in range(4)}
+    strong = rng.normal(size=(300, 300))
+    strong[np.arange(300), targets] += 2.0
+    scores["strong"] = strong
+    cand = candidates({n: dense_view(s, 50) for n, s in scores.items()}, 50)
+
+    def objective(f):
+        return ndcg(dense(cand.items, f, 300), targets)
+
+    weights = tune_weights(cand, objective)
+    alone = {n: objective(weighted(cand, {n: 1.0})) for n in scores}
+    assert objective(weighted(cand, weights)) >= max(alone.values()) - 1e-12
+    assert weights["strong"] >= 8 * max(weights[f"weak{i}"] for i in range(4))
+
+
 def test_stacker_learns_which_model_to_trust(two_noisy_experts):
     scores, targets = two_noisy_experts
     half = len(targets) // 2
