@@ -211,6 +211,9 @@ def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fuser:
     single model) is fit on all folds of the validation users but one and scored on that one,
     so the choice compares held-out NDCG; then weights and stacker are refit on every user (the
     stacker with the median tree count early stopping found). Never reads the test window."""
+    if cfg.fusion != "auto" and cfg.fusion not in METHODS or cfg.fusion_folds < 2:
+        raise ValueError(f"train.fusion {cfg.fusion!r} / fusion_folds {cfg.fusion_folds}: "
+                         f"auto or one of {', '.join(METHODS)}, and at least 2 folds")
     tuning = score_validation(data, cfg, Stacker(**cfg.stacker).depth)
     n_items = data.interactions.n_items
     fold = np.random.default_rng(cfg.seed).permutation(len(tuning.targets)) % cfg.fusion_folds
