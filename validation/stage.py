@@ -35,12 +35,15 @@ class StagePaths:
     history: Path = Path("data/validation_history.jsonl")
 
 
+def landed_files(raw_dir: Path) -> dict[str, Path]:
+    return {"events": raw_dir / "events", "catalog": raw_dir / "catalog.parquet",
+            "judgments": raw_dir / "judgments.parquet"}
+
+
 def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
     """The landed tables, with a clear error for a missing or unreadable file."""
-    files = {"events": raw_dir / "events", "catalog": raw_dir / "catalog.parquet",
-             "judgments": raw_dir / "judgments.parquet"}
     tables = {}
-    for name, path in files.items():
+    for name, path in landed_files(raw_dir).items():
         if not path.exists():
             raise FileNotFoundError(f"validate: no {name} at {path}; run `shopfusion ingest` first")
         try:
@@ -132,14 +135,38 @@ def run(cfg: ValidateConfig, paths: StagePaths = StagePaths(), now: pd.Timestamp
                                          _history(paths.history), now)
     summary["success"] = not summary["failures"]
     paths.reports.mkdir(parents=True, exist_ok=True)
-    (paths.reports / "summary.json").write_text(json.dumps(summary, indent=2))
     if summary["failures"]:
+        (paths.reports / "summary.json").write_text(json.dumps(summary, indent=2))
         raise BatchRejected("validate: batch rejected, nothing written downstream:\n  "
                             + "\n  ".join(summary["failures"]))
     _publish(paths.validated, {n: r.validated for n, r in routed.items()})
     _publish(paths.quarantine, {n: r.quarantine for n, r in routed.items()})
+    for name, counted in rows_on_disk(paths).items():
+        summary["tables"][name].update(counted)
+    (paths.reports / "summary.json").write_text(json.dumps(summary, indent=2))
     _append_history(paths.history, summary)
     return summary
+
+
+def file_rows(path: Path) -> int:
+    """Rows in a Parquet file or folder, from the files' footers."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet", partitioning="hive").count_rows()
+
+
+def rows_on_disk(paths: StagePaths) -> dict[str, dict[str, int]]:
+    """Per table, rows landed and rows written to validated + quarantine, each read back from
+    the files rather than taken from the routing that wrote them: `rows_lost` can then be
+    other than 0 when a row goes missing."""
+    out = {}
+    for name, landed in landed_files(paths.raw).items():
+        written = {kind: file_rows(folder / f"{name}.parquet")
+                   for kind, folder in (("validated", paths.validated), ("quarantined", paths.quarantine))}
+        rows = file_rows(landed)
+        out[name] = {"rows_landed": rows, "rows_written": sum(written.values()),
+                     "rows_lost": rows - sum(written.values())}
+    return out
 
 
 def _table_summary(c: Checked, ge: dict[str, dict]) -> dict:
@@ -155,7 +182,6 @@ def _table_summary(c: Checked, ge: dict[str, dict]) -> dict:
         "rows_in": len(typed),
         "validated": len(r.validated),
         "quarantined": len(r.quarantine),
-        "rows_lost": len(typed) - r.n_in,
         "by_reason": {k: v for k, v in r.counts.items() if v},
         "ge": ge,
         "ge_disagreements": disagree,

@@ -117,6 +117,23 @@ def test_wrong_columns_name_the_missing_ones(tmp_path, small_shop):
     assert not (tmp_path / "data/validated").exists()
 
 
+def test_rows_lost_is_counted_from_the_files(landed, monkeypatch):
+    """A row that goes missing between routing and disk shows up in rows_lost: the count reads
+    the landed and written files back instead of trusting the routing that split them."""
+    import shopfusion.validation.stage as stage
+
+    publish = stage._publish
+
+    def drops_a_row(out_dir, tables):
+        publish(out_dir, {n: t.iloc[1:] if n == "events" and out_dir.name == "validated" else t
+                          for n, t in tables.items()})
+
+    monkeypatch.setattr(stage, "_publish", drops_a_row)
+    root, truth = landed
+    ev = run(ValidateConfig(), paths(root), now=NOW)["tables"]["events"]
+    assert ev["rows_landed"] == len(truth) and ev["rows_lost"] == 1
+
+
 def test_real_uci_data_is_routed_without_loss(tmp_path, shared_data):
     from shopfusion.adapters import load_real
 
