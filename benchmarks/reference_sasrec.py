@@ -51,7 +51,9 @@ class PlainSASRec(nn.Module):
         return self.last_norm(x)
 
     def loss(self, seq):
+        """Full-softmax cross-entropy at the target positions only, as shopfusion's model
+        computes it: catalog logits at padding would be work ours does not do."""
         inputs, targets = seq[:, :-1], seq[:, 1:]
-        logits = self(inputs) @ self.item_emb.weight[1:].T
         mask = (targets > 0) & (inputs > 0)
-        return nn.functional.cross_entropy(logits[mask], targets[mask] - 1)
+        logits = self(inputs)[mask] @ self.item_emb.weight[1:].T
+        return nn.functional.cross_entropy(logits, targets[mask] - 1)
