@@ -164,7 +164,7 @@ class TwoTowerRecommender(Factored):
         from shopfusion.training.models.two_tower import TwoTower, TwoTowerConfig
 
         torch.manual_seed(self.seed)
-        side = item_side_features(data)
+        side = item_side_features(data, train)
         self.module = TwoTower(TwoTowerConfig(train.n_items, side["n_categories"], side["n_brands"],
                                               side["text"].shape[1], self.dim, self.temperature),
                                *[torch.as_tensor(side[k]) for k in ("text", "category", "brand", "price")])
@@ -189,15 +189,18 @@ class TwoTowerRecommender(Factored):
         return _run(self.module, self.module.item_matrix)
 
 
-def item_side_features(data: Dataset) -> dict:
-    """Item tower inputs from the catalog and text embeddings, aligned with item indices."""
+def item_side_features(data: Dataset, train: Interactions) -> dict:
+    """Item tower inputs from the catalog and text embeddings, aligned with item indices. Log
+    prices are standardised over the items `train` interacted with: the prices of items
+    listed after a cut do not shape the inputs of a model fit at it."""
     import pandas as pd
 
     items = data.items
     cat = pd.factorize(items["category_path"].astype(str))[0].astype(np.int64)
     brand = pd.factorize(items["brand"].astype(str))[0].astype(np.int64)
     price = np.log1p(np.nan_to_num(items["price"].astype(float).to_numpy()).clip(min=0))
-    price = ((price - price.mean()) / (price.std() + 1e-6)).astype(np.float32)
+    known = price[np.unique(train.item)] if len(train.item) else price
+    price = ((price - known.mean()) / (known.std() + 1e-6)).astype(np.float32)
     text = data.item_text if data.item_text is not None else np.zeros((len(items), 1), np.float32)
     return {"text": text.astype(np.float32), "category": cat, "brand": brand, "price": price,
             "n_categories": int(cat.max()) + 1, "n_brands": int(brand.max()) + 1}

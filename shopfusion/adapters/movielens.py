@@ -24,8 +24,13 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def load(shared_dir: Path) -> ShopData:
-    inter = _read(shared_dir / DIR / "ml-100k.inter.gz")
-    movies = _read(shared_dir / DIR / "ml-100k.item.gz")
+    folder = shared_dir / DIR
+    return from_files(_read(folder / "ml-100k.inter.gz"), _read(folder / "ml-100k.item.gz"))
+
+
+def from_files(inter: pd.DataFrame, movies: pd.DataFrame) -> ShopData:
+    """RecBole's ratings and movies tables in the contracts; an item's `created_at` is its
+    first rating (the only trace of when it became available), known from that rating on."""
     ts = pd.to_datetime(inter["timestamp"].astype(float).astype("int64"), unit="s", utc=True)
     events = pd.DataFrame({
         "event_id": "ml" + pd.Series(range(len(inter))).astype(str),

@@ -19,8 +19,16 @@ FILE = "uci-online-retail/online_retail.csv.gz"
 
 
 def load(shared_dir: Path) -> ShopData:
-    raw = pd.read_csv(require(shared_dir / FILE),
-                      dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
+    return from_lines(read_lines(shared_dir))
+
+
+def read_lines(shared_dir: Path) -> pd.DataFrame:
+    text = {"InvoiceNo": str, "StockCode": str, "CustomerID": str}
+    return pd.read_csv(require(shared_dir / FILE), dtype=text)
+
+
+def from_lines(raw: pd.DataFrame) -> ShopData:
+    """The source's invoice lines (as read by `read_lines`) in the contracts."""
     ts = pd.to_datetime(raw["InvoiceDate"], utc=True)
     events = pd.DataFrame({
         "event_id": "uci" + pd.Series(range(len(raw))).astype(str),
@@ -37,23 +45,22 @@ def load(shared_dir: Path) -> ShopData:
 
 
 def _catalog(raw: pd.DataFrame, ts: pd.Series) -> pd.DataFrame:
-    """One row per StockCode: its most frequent description, median positive price, first sale."""
-    desc = (raw.dropna(subset=["Description"])
-            .groupby(["StockCode", "Description"]).size().rename("n").reset_index()
-            .sort_values(["StockCode", "n"], ascending=[True, False])
-            .drop_duplicates("StockCode").set_index("StockCode")["Description"].str.strip())
-    g = raw.assign(ts=ts, pos_price=raw["UnitPrice"].where(raw["UnitPrice"] > 0)).groupby("StockCode")
-    items = pd.DataFrame({"created_at": g["ts"].min(), "price": g["pos_price"].median()})
-    title = desc.reindex(items.index).fillna(pd.Series(items.index, index=items.index))
+    """One row per StockCode from its first invoice line in time (file order breaks ties): when
+    it was first sold, its description and (positive) price there. Nothing from later lines,
+    so a model fit at a cut reads nothing of an item that the log after the cut decided."""
+    first = (raw.assign(ts=ts).sort_values("ts", kind="stable")
+             .drop_duplicates("StockCode").set_index("StockCode"))
+    desc = first["Description"].str.strip()
+    title = desc.fillna(pd.Series(first.index, index=first.index))
     # No category in the source: the last word of the description names the product kind
     # ("WHITE METAL LANTERN" -> lantern), a coarse but real grouping.
     kind = title.str.split().str[-1].str.lower().fillna("other")
     return pd.DataFrame({
-        "item_id": items.index,
+        "item_id": first.index,
         "title": title.to_numpy(),
-        "description": desc.reindex(items.index).to_numpy(),
+        "description": desc.to_numpy(),
         "category_path": ("Retail/" + kind).to_numpy(),
         "brand": None,
-        "price": items["price"].to_numpy(),
-        "created_at": items["created_at"].to_numpy(),
+        "price": first["UnitPrice"].where(first["UnitPrice"] > 0).to_numpy(),
+        "created_at": first["ts"].to_numpy(),
     })

@@ -34,3 +34,46 @@ def test_gain_interval_brackets_the_gain_and_shrinks_to_zero_for_equal_rankings(
     better[np.arange(200), targets[:200]] = 2.0  # half the users now get their target first
     low, high = gain_interval(single, better, targets, seed=0)
     assert 0 < low < high
+
+
+def test_no_training_input_for_a_cut_reads_the_log_after_it(small_shop, dataset):
+    """Rewrite every event after a cut (items and types shuffled among them, a third deleted):
+    the events models train on, the stacker's item features and the two-tower's item inputs
+    for that cut do not change."""
+    import pandas as pd
+
+    from shopfusion.training.data import load, next_item_split
+    from shopfusion.training.evaluate import stacker_inputs
+    from shopfusion.training.neural import item_side_features
+
+    events = small_shop.events
+    cut_ts = events["ts"].quantile(0.8)
+    later = (events["ts"] >= cut_ts).to_numpy()
+    rng = np.random.default_rng(0)
+    rewritten = events.copy()
+    for col in ("item_id", "event_type", "price"):
+        rewritten.loc[later, col] = rng.permutation(rewritten.loc[later, col].to_numpy())
+    rewritten = rewritten[~later | (rng.random(len(events)) > 1 / 3)]
+
+    def inputs(data):
+        cut = pd.Timestamp(cut_ts).timestamp()
+        split = next_item_split(data, "valid", cut, np.inf, 20)
+        train = split.train
+        item_feats, _ = stacker_inputs(split, data)
+        side = item_side_features(data, train)
+        order = np.argsort(data.item_ids)  # compare by item id, not index
+        return {"events": pd.DataFrame({"user": data.user_ids[train.user], "item": data.item_ids[train.item],
+                                        "ts": train.ts, "weight": train.weight, "session": train.session}),
+                "stacker_items": item_feats[order], "price": side["price"][order],
+                "category": side["category"][order], "text": side["text"][order]}
+
+    before, after = inputs(dataset), inputs(load(rewritten, small_shop.catalog, _text(dataset)))
+    pd.testing.assert_frame_equal(before.pop("events"), after.pop("events"))
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name], err_msg=name)
+
+
+def _text(data):
+    import pandas as pd
+
+    return pd.DataFrame({"item_id": data.item_ids, "text_embedding": list(data.item_text)})
