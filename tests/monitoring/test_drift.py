@@ -1,4 +1,5 @@
-"""Drift decisions on the generator's drift knobs, and the not-enough-data case."""
+"""Drift decisions on the generator's drift knobs, on upstream changes, on seeds the thresholds
+never saw, and the not-enough-data case."""
 
 import dataclasses
 
@@ -13,15 +14,24 @@ from tests.conftest import REPO, small_config
 MON = load_params(REPO / "params.yaml").monitor
 
 
-def windows(**knob):
+def windows(seed=None, upstream=None, **knob):
+    """Before/after the drift start; `upstream` (a shopfusion.datagen.upstream kind) rewrites
+    the later events at full magnitude."""
+    import numpy as np
+
     from shopfusion.datagen import generate
+    from shopfusion.datagen.upstream import UPSTREAM
 
     cfg = dataclasses.replace(small_config(n_events=40_000), drift=DriftConfig(start_fraction=0.5, **knob))
+    cfg = cfg if seed is None else dataclasses.replace(cfg, seed=seed)
     shop = generate(cfg)
     ts = pd.to_datetime(shop.events["ts"], utc=True)
     before = (ts < pd.Timestamp(cfg.start, tz="UTC") + pd.Timedelta(days=cfg.days / 2)).to_numpy()
+    later, catalog = shop.events[~before], shop.catalog
+    if upstream:
+        later, catalog = UPSTREAM[upstream](later, catalog, 1.0, np.random.default_rng(0))
     return (monitored_frame(shop.events[before], shop.catalog, MON.new_item_days),
-            monitored_frame(shop.events[~before], shop.catalog, MON.new_item_days))
+            monitored_frame(later, catalog, MON.new_item_days))
 
 
 @pytest.mark.parametrize("knob, column", [
@@ -34,8 +44,17 @@ def test_each_drift_knob_fails_its_column_test(knob, column):
     assert len(snapshots) == 2
 
 
-def test_no_drift_no_alarm():
-    decision, _ = detect(*windows(), MON)
+@pytest.mark.parametrize("upstream, column", [("unknown_category", "category_top"),
+                                              ("prices_in_cents", "price")])
+def test_upstream_changes_no_column_was_designed_for_are_caught_on_held_out_seeds(upstream, column):
+    """Seeds from 100 on were never looked at when the thresholds were set."""
+    decision, _ = detect(*windows(seed=101, upstream=upstream), MON)
+    assert decision["drift"] and f"ValueDrift:{column}" in decision["failed_tests"]
+
+
+@pytest.mark.parametrize("seed", [None, 102])
+def test_no_drift_no_alarm(seed):
+    decision, _ = detect(*windows(seed), MON)
     assert decision["status"] == "ok" and not decision["failed_tests"], decision["columns"]
 
 
