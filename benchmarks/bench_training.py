@@ -108,6 +108,29 @@ def speed_only() -> None:
            sasrec_train_speed_ratio_vs_reference=ours / ref, train_all_default_s=seconds)
 
 
+def protocol_figures(source: str, key: str, report: dict, tag: str) -> dict:
+    """Print one protocol's results; its figures (`tag`: "" temporal, "_llo" leave-one-out)."""
+    s = report["summary"]  # single model and fusion method chosen on validation
+    print(f"{source}{tag}: single {s['best_single']} {s['best_single_ndcg@10']:.4f}, served fusion "
+          f"{s['best_fusion']} {s['best_fusion_ndcg@10']:.4f}, gain {s['fusion_gain_rel']:+.1%}; "
+          f"oracle (picked on test) {s['oracle_fusion']} over {s['oracle_single']} "
+          f"{s['fusion_gain_oracle_rel']:+.1%}")
+    for group in ("models", "fusion"):
+        print("   ", group, {n: round(m["ndcg@10"], 4) for n, m in report[group].items()})
+    held_out = {n: round(v, 4) for n, v in report["selection_ndcg@10"].items()}
+    print("    held-out validation NDCG@10", held_out)
+    print("    weights", report["weights"], "candidate recall", report["candidate_recall"])
+    figures = {}
+    for name in ("fusion_gain", "fusion_gain_oracle"):
+        low, high = s[name.replace("_rel", "") + "_ci95"]  # paired bootstrap over test users
+        figure = f"{name}{tag}_rel_{key}"
+        figures.update({figure: s[f"{name}_rel"], f"{figure}_ci95_low": low, f"{figure}_ci95_high": high})
+        print(f"    {figure} 95% interval [{low:+.1%}, {high:+.1%}]")
+    figures[f"fusion{tag}_candidate_recall_{key}"] = report["candidate_recall"]["@50"]
+    figures[f"fusion{tag}_served_is_single_{key}"] = float(s["best_fusion"] == "single")
+    return figures
+
+
 def main() -> None:
     from shopfusion.training.evaluate import evaluate
 
@@ -125,27 +148,11 @@ def main() -> None:
         report = evaluate(data, cfg)
         report["seconds"] = time.perf_counter() - t0
         (OUT / f"{source}.json").write_text(json.dumps(report, indent=2))
-        s = report["summary"]  # single model and fusion method chosen on validation
-        print(f"{source}: single {s['best_single']} {s['best_single_ndcg@10']:.4f}, served fusion "
-              f"{s['best_fusion']} {s['best_fusion_ndcg@10']:.4f}, gain {s['fusion_gain_rel']:+.1%}; "
-              f"oracle (picked on test) {s['oracle_fusion']} over {s['oracle_single']} "
-              f"{s['fusion_gain_oracle_rel']:+.1%}")
-        for group in ("models", "fusion"):
-            print("   ", group, {n: round(m["ndcg@10"], 4) for n, m in report[group].items()})
-        held_out = {n: round(v, 4) for n, v in report["selection_ndcg@10"].items()}
-        print("    held-out validation NDCG@10", held_out)
-        print("    weights", report["weights"], "candidate recall", report["candidate_recall"])
-        for name, gain, interval in (("fusion_gain_rel", s["fusion_gain_rel"], s["fusion_gain_ci95"]),
-                                     ("fusion_gain_oracle_rel", s["fusion_gain_oracle_rel"],
-                                      s["fusion_gain_oracle_ci95"])):
-            low, high = interval  # paired bootstrap over test users
-            figures.update({f"{name}_{key}": gain, f"{name}_{key}_ci95_low": low,
-                            f"{name}_{key}_ci95_high": high})
-            print(f"    {name} 95% interval [{low:+.1%}, {high:+.1%}]")
-        figures[f"fusion_candidate_recall_{key}"] = report["candidate_recall"]["@50"]
-        figures[f"fusion_served_is_single_{key}"] = float(s["best_fusion"] == "single")
+        figures.update(protocol_figures(source, key, report, ""))
+        if "leave_one_out" in report:
+            figures.update(protocol_figures(source, key, report["leave_one_out"], "_llo"))
         if source == "synthetic":
-            figures["sasrec_over_popularity_synthetic"] = s["sasrec_over_popularity"]
+            figures["sasrec_over_popularity_synthetic"] = report["summary"]["sasrec_over_popularity"]
             figures["train_all_default_s"] = train_all_seconds(data)
             ours, ref = sasrec_throughput(data)
             print(f"SASRec training: {ours:,.0f} seq/s vs plain reference {ref:,.0f} seq/s")

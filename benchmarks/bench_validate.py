@@ -76,7 +76,9 @@ def rows_lost_sweep(n_batches: int = 20) -> tuple[int, int]:
         events, _ = corrupt(shop.events, CorruptionConfig(**rates), seed=seed)
         batches.append(ShopData(shop.catalog, events, shop.judgments))
     shared = Path(params.ingest.shared_data_dir)
-    batches += [load_real(source, shared) for source in ("uci", "ml100k", "esci")]
+    batches += [load_real(source, shared) for source in ("uci", "ml100k")]
+    # ESCI holds judgments only: they land beside the clean shop's events and catalog
+    batches.append(ShopData(shop.catalog, shop.events, load_real("esci", shared).judgments))
     lost = rows = 0
     for i, batch in enumerate(batches):
         with tempfile.TemporaryDirectory() as tmp:

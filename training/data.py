@@ -127,15 +127,23 @@ def next_item_split(data: Dataset, name: str, cut: float, end: float, max_len: i
                  np.array(targets, dtype=np.int64), history)
 
 
-def leave_last_out(data: Dataset, max_len: int, min_len: int = 3) -> Split:
-    """Per-user leave-last-out (the common paper protocol): each user's last step is the
-    target, everything before it the history. Not temporal across users: reported beside."""
+def leave_last_out(data: Dataset, max_len: int, min_len: int = 3, held: int = 1,
+                   max_users: int | None = None, seed: int = 0) -> Split:
+    """Per-user leave-one-out (the common paper protocol): each user's `held`-th step from the
+    end is the target (1: the last, the test item; 2: the second-last, the validation item),
+    everything before it the history, and every event from that step's start on is out of
+    training. Users with at least `min_len` + 1 steps, so the validation and test splits hold the
+    same users; over `max_users`, a seeded sample of them (users x items scores in memory).
+    Not temporal across users."""
     inter = data.interactions
     seqs, times = inter.steps()
-    users = np.array([u for u, s in enumerate(seqs) if len(s) >= min_len], dtype=np.int64)
-    history = [seqs[u][:-1][-max_len:] for u in users]
-    targets = np.array([seqs[u][-1] for u in users], dtype=np.int64)
-    # every user's final step (from the time it began) is held out of training
-    last_start = np.array([t[-1] if len(t) else np.inf for t in times])
-    train = inter.where(inter.ts < last_start[inter.user])
-    return Split("leave_last_out", float("nan"), train, users, targets, history)
+    users = np.array([u for u, s in enumerate(seqs) if len(s) >= min_len + 1], dtype=np.int64)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    history = [seqs[u][:-held][-max_len:] for u in users]
+    targets = np.array([seqs[u][-held] for u in users], dtype=np.int64)
+    start = np.full(inter.n_users, np.inf)  # held-out step's start, per user (inf: all kept)
+    start[users] = [times[u][-held] for u in users]
+    train = inter.where(inter.ts < start[inter.user])
+    name = "leave_last_out" if held == 1 else f"leave_{held}_out"
+    return Split(name, float(train.ts.max()) if len(train.ts) else 0.0, train, users, targets, history)

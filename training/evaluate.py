@@ -75,18 +75,18 @@ def stacker_inputs(split: Split, data: Dataset) -> tuple[np.ndarray, np.ndarray]
     return item, np.array([len(h) for h in split.history], dtype=np.float32)
 
 
-def interacted(data: Dataset, users: np.ndarray) -> list[np.ndarray]:
-    """Every item each user ever interacted with (any time): never a sampled negative."""
-    inter = data.interactions
+def interacted_in(inter, users: np.ndarray) -> list[np.ndarray]:
+    """Every item each user interacted with in `inter` (Interactions)."""
     order = np.argsort(inter.user, kind="stable")
     bounds = np.searchsorted(inter.user[order], np.arange(inter.n_users + 1))
     return [np.unique(inter.item[order[bounds[u]: bounds[u + 1]]]) for u in users]
 
 
 def negatives_for(split: Split, data: Dataset, cfg: TrainConfig) -> np.ndarray:
-    """One draw of sampled negatives per evaluated user, shared by every model and method."""
+    """One draw of sampled negatives per evaluated user (never an item the user interacted
+    with, at any time), shared by every model and method."""
     rng = np.random.default_rng(cfg.seed)
-    return sample_negatives(interacted(data, split.users), data.interactions.n_items,
+    return sample_negatives(interacted_in(data.interactions, split.users), data.interactions.n_items,
                             cfg.sampled_negatives, rng)
 
 
@@ -155,18 +155,37 @@ class Tuning:
                       {n: r[keep] for n, r in self.ranks.items()})
 
 
-def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int) -> Tuning:
-    """Fit models before each validation window and score it."""
+def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, windows: list[Split],
+                     exclude_history: bool = False) -> Tuning:
+    """Fit models before each validation window and score it (with `exclude_history`, items a
+    user interacted with before the target are neither candidates nor ranked)."""
     fused, stacked, ranks = [], [], {}
-    for valid in validation_splits(data, cfg):
+    for valid in windows:
         scored = fit_and_score(usable_models(data, cfg), valid, data, cfg)
-        fused.append(candidates(scored.views, cfg.fusion_depth))
-        stacked.append((candidates(scored.views, stacker_depth), valid.targets, *stacker_inputs(valid, data)))
+        seen = (interacted_in(valid.train, valid.users), valid.targets) if exclude_history else None
+        fused.append(unseen_candidates(scored.views, cfg.fusion_depth, seen))
+        stacked.append((unseen_candidates(scored.views, stacker_depth, seen), valid.targets,
+                        *stacker_inputs(valid, data)))
         for name, s in scored.scores.items():
-            ranks.setdefault(name, []).append(target_ranks(s, valid.targets))
+            ranks.setdefault(name, []).append(target_ranks(without_seen(s, seen), valid.targets))
     window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
     return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
                   {n: np.concatenate(r) for n, r in ranks.items()})
+
+
+def unseen_candidates(views: dict, depth: int, seen: tuple | None) -> Candidates:
+    made = candidates(views, depth)
+    return made.without_history(*seen) if seen else made
+
+
+def without_seen(scores: np.ndarray, seen: tuple | None) -> np.ndarray:
+    """A copy of (users, items) scores with each user's seen items but the target at -inf."""
+    if seen is None:
+        return scores
+    out = scores.copy()
+    for row, (items, target) in enumerate(zip(*seen)):
+        out[row, items[items != target]] = -np.inf
+    return out
 
 
 def fit_fusion(tuning: Tuning, cfg: TrainConfig, n_items: int, trees: int | None = None) -> Fuser:
@@ -206,15 +225,18 @@ def choose(selection: dict[str, float], fixed: str) -> str:
     return best
 
 
-def tune_fusion(data: Dataset, cfg: TrainConfig) -> Fuser:
-    """Tune on the validation windows and choose what serves: each method (and the best
-    single model) is fit on all folds of the validation users but one and scored on that one,
-    so the choice compares held-out NDCG; then weights and stacker are refit on every user (the
-    stacker with the median tree count early stopping found). Never reads the test window."""
+def tune_fusion(data: Dataset, cfg: TrainConfig, windows: list[Split] | None = None,
+                exclude_history: bool = False) -> Fuser:
+    """Tune on the validation windows (default: the temporal ones) and choose what serves: each
+    method (and the best single model) is fit on all folds of the validation users but one and
+    scored on that one, so the choice compares held-out NDCG; then weights and stacker are refit
+    on every user (the stacker with the median tree count early stopping found). Never reads
+    the test window."""
     if cfg.fusion != "auto" and cfg.fusion not in METHODS or cfg.fusion_folds < 2:
         raise ValueError(f"train.fusion {cfg.fusion!r} / fusion_folds {cfg.fusion_folds}: "
                          f"auto or one of {', '.join(METHODS)}, and at least 2 folds")
-    tuning = score_validation(data, cfg, Stacker(**cfg.stacker).depth)
+    tuning = score_validation(data, cfg, Stacker(**cfg.stacker).depth,
+                              validation_splits(data, cfg) if windows is None else windows, exclude_history)
     n_items = data.interactions.n_items
     fold = np.random.default_rng(cfg.seed).permutation(len(tuning.targets)) % cfg.fusion_folds
     held_out = {m: np.zeros(len(fold)) for m in METHODS}
@@ -235,17 +257,20 @@ def candidate_recall(views: dict, depth: int, targets: np.ndarray) -> float:
     return float((candidates(views, depth).items == targets[:, None]).any(1).mean())
 
 
-def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser) -> dict:
-    """Refit models before the test cut and read the test window once, for every model and
-    every fusion method."""
-    _, test = splits(data, cfg)
+def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | None = None,
+                  exclude_history: bool = False) -> dict:
+    """Refit models before the test cut and read the test window (default: the temporal one)
+    once, for every model and every fusion method."""
+    test = splits(data, cfg)[1] if test is None else test
     scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
-    scores = scored.scores
-    fused = fusion.dense_scores(scored.views, *stacker_inputs(test, data), data.interactions.n_items)
+    seen = (interacted_in(test.train, test.users), test.targets) if exclude_history else None
+    scores = {n: without_seen(s, seen) for n, s in scored.scores.items()}
+    fused = fusion.dense_scores(scored.views, *stacker_inputs(test, data), data.interactions.n_items, seen)
     negatives = negatives_for(test, data, cfg)
     slices = cold_slices(test)
     report = {
-        "protocol": {"test_cut": float(test.cut), "test_users": len(test.users),
+        "protocol": {"split": test.name, "exclude_history": exclude_history,
+                     "test_cut": float(test.cut), "test_users": len(test.users),
                      "items": data.interactions.n_items, "train_events": len(test.train.user)},
         "models": {n: metrics(s, test, negatives, slices) for n, s in scores.items()},
         "fusion": {n: metrics(s, test, negatives, slices) for n, s in fused.items()},
@@ -284,6 +309,16 @@ def evaluate_leave_last_out(data: Dataset, cfg: TrainConfig) -> dict:
     return {n: metrics(s, llo, negatives, {}) for n, s in scores.items()}
 
 
+def evaluate_leave_one_out(data: Dataset, cfg: TrainConfig) -> dict:
+    """The paper protocol with fusion: per user, the second-last step tunes fusion (models fit
+    on everything before it) and the last step tests (models refit on everything before it);
+    full ranking over the items the user has not interacted with."""
+    valid, test = (leave_last_out(data, cfg.max_len, held=held, max_users=cfg.max_eval_users, seed=cfg.seed)
+                   for held in (2, 1))
+    fusion = tune_fusion(data, cfg, [valid], exclude_history=True)
+    return evaluate_test(data, cfg, fusion, test, exclude_history=True)
+
+
 def summarize(report: dict, single: str, served: str) -> dict:
     """The gain a user gets: the served method (chosen on validation) over the single model
     chosen on validation, both on test. The "oracle" figures pick both by their test NDCG
@@ -309,8 +344,8 @@ def summarize(report: dict, single: str, served: str) -> dict:
 
 def evaluate(data: Dataset, cfg: TrainConfig) -> dict:
     """The whole protocol on one data set (benchmarks): tune on validation, report on test
-    (and leave-last-out when configured)."""
+    (and, when configured, fusion under leave-one-out too)."""
     report = evaluate_test(data, cfg, tune_fusion(data, cfg))
     if cfg.leave_last_out:
-        report["leave_last_out"] = evaluate_leave_last_out(data, cfg)
+        report["leave_one_out"] = evaluate_leave_one_out(data, cfg)
     return report

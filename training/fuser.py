@@ -52,10 +52,12 @@ class Fuser:
         return max(floor, self.depth, self.stacker.depth if self.method == "stacker" else 0)
 
     def score(self, views: dict, item_feats: np.ndarray, history_len: np.ndarray,
-              method: str | None = None) -> tuple[Candidates, np.ndarray]:
-        """(candidates, (B, C) fused scores) by `method` (default: the serving one)."""
+              method: str | None = None, exclude: tuple | None = None) -> tuple[Candidates, np.ndarray]:
+        """(candidates, (B, C) fused scores) by `method` (default: the serving one); `exclude`
+        = (each user's seen items, targets) drops seen items from the candidates."""
         method = method or self.method
         cand = candidates(views, self.stacker.depth if method == "stacker" else self.depth)
+        cand = cand.without_history(*exclude) if exclude else cand
         return cand, self.fuse(cand, item_feats, history_len, method)
 
     def fuse(self, cand: Candidates, item_feats: np.ndarray, history_len: np.ndarray,
@@ -72,10 +74,10 @@ class Fuser:
         return weighted(cand, weights if any(weights.values()) else dict.fromkeys(cand.z, 1.0))
 
     def dense_scores(self, views: dict, item_feats: np.ndarray, history_len: np.ndarray,
-                     n_items: int) -> dict[str, np.ndarray]:
+                     n_items: int, exclude: tuple | None = None) -> dict[str, np.ndarray]:
         """Every method's (users, n_items) scores, -inf outside its candidates (offline)."""
         return {m: dense(cand.items, fused, n_items)
-                for m in METHODS for cand, fused in [self.score(views, item_feats, history_len, m)]}
+                for m in METHODS for cand, fused in [self.score(views, item_feats, history_len, m, exclude)]}
 
     def save(self, folder: Path, **extra) -> dict:
         folder.mkdir(parents=True, exist_ok=True)

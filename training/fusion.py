@@ -44,6 +44,14 @@ class Candidates:
     def valid(self) -> np.ndarray:
         return self.items >= 0
 
+    def without_history(self, history: list[np.ndarray], targets: np.ndarray) -> Candidates:
+        """The same with each user's history items (other than the target) made pads: the
+        paper protocol ranks only items the user has not interacted with."""
+        items = self.items.copy()
+        for row, seen in enumerate(history):
+            items[row, np.isin(items[row], seen) & (items[row] != targets[row])] = -1
+        return Candidates(items, self.z, self.rank, self.depth)
+
     def rows(self, keep: np.ndarray) -> Candidates:
         """The candidates of some users (a boolean mask or indices)."""
         return Candidates(self.items[keep], {n: z[keep] for n, z in self.z.items()},

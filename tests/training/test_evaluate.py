@@ -77,3 +77,40 @@ def _text(data):
     import pandas as pd
 
     return pd.DataFrame({"item_id": data.item_ids, "text_embedding": list(data.item_text)})
+
+
+def test_leave_one_out_validates_on_the_second_last_step_and_tests_on_the_last(dataset):
+    from shopfusion.training.data import leave_last_out
+
+    valid, test = (leave_last_out(dataset, 20, held=held) for held in (2, 1))
+    seqs = dataset.interactions.sequences()
+    assert np.array_equal(valid.users, test.users)
+    for u, v, t in zip(test.users[:50], valid.targets, test.targets):
+        assert (seqs[u][-2], seqs[u][-1]) == (v, t)
+    # a model fit for the validation step sees neither step; the test's sees the validation one
+    for split, held in ((valid, 2), (test, 1)):
+        kept = split.train.sequences()
+        assert all(len(kept[u]) <= len(seqs[u]) - held for u in split.users[:50])
+
+
+def test_seen_items_are_neither_candidates_nor_ranked():
+    from shopfusion.training.evaluate import without_seen
+    from shopfusion.training.fusion import candidates
+    from shopfusion.training.views import dense_view
+
+    scores = np.arange(12, dtype=np.float32).reshape(2, 6)  # item 5 best for both
+    seen = ([np.array([5, 4]), np.array([5, 1])], np.array([2, 5]))  # user 1's target was seen
+    masked = without_seen(scores, seen)
+    assert np.isinf(masked[0, [4, 5]]).all() and np.isinf(masked[1, 1]) and masked[1, 5] == 11
+    cand = candidates({"m": dense_view(scores, 6)}, 6).without_history(*seen)
+    assert set(cand.items[0][cand.valid[0]]) == {0, 1, 2, 3}
+    assert set(cand.items[1][cand.valid[1]]) == {0, 2, 3, 4, 5}
+
+
+def test_fusion_under_leave_one_out(dataset):
+    from shopfusion.training.evaluate import evaluate_leave_one_out
+
+    report = evaluate_leave_one_out(dataset, fast(models=("popularity", "itemknn")))
+    assert report["protocol"]["split"] == "leave_last_out" and report["protocol"]["exclude_history"]
+    summary = report["summary"]
+    assert summary["best_single"] in ("popularity", "itemknn") and summary["best_fusion_ndcg@10"] > 0
