@@ -17,29 +17,13 @@ START = "<!-- figures: rendered from benchmarks/results.json by `python -m bench
 END = "<!-- /figures -->"
 
 
-# Formatters take the value and all results (an interval reads its bounds from them).
-def pct(v: float, _: dict) -> str:
-    return f"{v:+.1%}"
+def shown(template: str):
+    """A formatter: (value, all results) -> text. An interval reads its bounds from the results."""
+    return lambda v, _results: template.format(v)
 
 
-def share(v: float, _: dict) -> str:
-    return f"{v:.1%}"
-
-
-def times(v: float, _: dict) -> str:
-    return f"{v:.2f}×"
-
-
-def ms(v: float, _: dict) -> str:
-    return f"{v:.0f} ms"
-
-
-def seconds(v: float, _: dict) -> str:
-    return f"{v:.1f} s"
-
-
-def count(v: float, _: dict) -> str:
-    return f"{v:,.0f}"
+pct, share, times, ms, seconds, count = map(shown, ("{:+.1%}", "{:.1%}", "{:.2f}×", "{:.0f} ms", "{:.1f} s",
+                                                    "{:,.0f}"))
 
 
 def interval(key: str):
@@ -59,16 +43,23 @@ FIGURES: list[tuple[str, str, object]] = [
       for d, name in DATA.items()),
     *((f"fusion_gain_oracle_rel_{d}", f"{name}: the same, both picked on test (an upper bound)",
        interval(f"fusion_gain_oracle_rel_{d}")) for d, name in DATA.items()),
+    *((f"fusion_gain_llo_rel_{d}", f"{name}: served fusion over the best single model under leave-one-out "
+       "(full ranking of unseen items, 95% interval)", interval(f"fusion_gain_llo_rel_{d}"))
+      for d, name in DATA.items()),
     *((f"fusion_candidate_recall_{d}", f"{name}: test targets inside the stacker's candidates", share)
       for d, name in DATA.items()),
     ("sasrec_over_popularity_synthetic", "SASRec NDCG@10 over popularity's (synthetic test window)", times),
-    ("recommend_rps_ratio_vs_noop", "recommend throughput over a no-op BentoML service, 100k items", times),
-    ("recommend_uncached_rps_ratio_vs_noop", "the same, answer cache off (every request scored)", times),
+    ("recommend_rps_ratio_vs_noop", "shop traffic (Zipf users, each returning user's request after their "
+     "click) over the fastest no-op BentoML service, 100k items", times),
+    ("recommend_repeat_rps_ratio_vs_noop", "the same, 500 users cycled (mostly kept answers)", times),
+    ("recommend_uncached_rps_ratio_vs_noop", "500 users cycled, answer cache off (every request scored)", times),
     ("feedback_to_recommend_p99_ms", "click (`/feedback`) to a recommendation based on it, p99", ms),
     ("search_rps_ratio_vs_noop", "search throughput over a no-op BentoML service", times),
     ("validate_1m_rows_s", "validate 1M events (fresh `shopfusion validate` process)", seconds),
     ("validation_rows_lost", "rows lost: landed minus validated + quarantined, read back from files", count),
     ("drift_report_1m_s", "drift report, 1M reference + 1M current rows", seconds),
+    ("drift_detected_heldout_share", "drift alarms on held-out seeds, 8 kinds x 25/50/100% magnitude", share),
+    ("drift_false_alarm_heldout_share", "false drift alarms on held-out undrifted shops", share),
     ("store_frozen_p99_over_healthy_p99", "recommend p99 with the online store frozen, over healthy", times),
     ("worker_restart_lost_events", "feedback events lost when a worker is killed (-9)", count),
     ("pipeline_airflow_wall_s", "the whole pipeline through Airflow (`airflow dags test`)", seconds),
