@@ -52,7 +52,7 @@ FIGURES: list[tuple[str, str, object]] = [
     ("recommend_rps_ratio_vs_noop", "shop traffic (Zipf users, each returning user's request after their "
      "click) over the fastest no-op BentoML service, 100k items", times),
     ("recommend_repeat_rps_ratio_vs_noop", "the same, 500 users cycled (mostly kept answers)", times),
-    ("recommend_uncached_rps_ratio_vs_noop", "500 users cycled, answer cache off (every request scored)", times),
+    ("recommend_uncached_rps_ratio_vs_noop", "500 users cycled, answer cache off (all scored)", times),
     ("feedback_to_recommend_p99_ms", "click (`/feedback`) to a recommendation based on it, p99", ms),
     ("search_rps_ratio_vs_noop", "search throughput over a no-op BentoML service", times),
     ("validate_1m_rows_s", "validate 1M events (fresh `shopfusion validate` process)", seconds),
