@@ -53,7 +53,8 @@ def shopfusion_train():
     @task(pool=POOL)
     def fuse() -> None:
         """`shopfusion fuse`: models fit before the validation window score it; fusion weights
-        and the stacker are tuned there. Writes `models/fusion/` (method, weights, stacker)."""
+        and the stacker are tuned there and the method that serves is chosen on held-out
+        validation users. Writes `models/fusion/` (method, weights, stacker)."""
         run_stage("fuse")
 
     @task(pool=POOL)

@@ -137,10 +137,12 @@ def train(
 
 @app.command()
 def fuse(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Tune fusion on the validation window: weights for weighted fusion, and the stacker.
+    """Tune fusion on the validation window and choose the method that serves.
 
     Models are fit on events before the validation cut and scored on the window after it;
-    the test window is never read here. Writes models/fusion.
+    weights and the stacker are tuned there, and the best of the best single model, weighted,
+    RRF, Borda and the stacker on held-out validation users serves (train.fusion: auto). The
+    test window is never read here. Writes models/fusion.
     """
     from shopfusion.training.stage import fuse as run_fuse
 
