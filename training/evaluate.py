@@ -163,19 +163,14 @@ def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, window
     for valid in windows:
         scored = fit_and_score(usable_models(data, cfg), valid, data, cfg)
         seen = (interacted_in(valid.train, valid.users), valid.targets) if exclude_history else None
-        fused.append(unseen_candidates(scored.views, cfg.fusion_depth, seen))
-        stacked.append((unseen_candidates(scored.views, stacker_depth, seen), valid.targets,
+        fused.append(candidates(scored.views, cfg.fusion_depth, seen))
+        stacked.append((candidates(scored.views, stacker_depth, seen), valid.targets,
                         *stacker_inputs(valid, data)))
         for name, s in scored.scores.items():
             ranks.setdefault(name, []).append(target_ranks(without_seen(s, seen), valid.targets))
     window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
     return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
                   {n: np.concatenate(r) for n, r in ranks.items()})
-
-
-def unseen_candidates(views: dict, depth: int, seen: tuple | None) -> Candidates:
-    made = candidates(views, depth)
-    return made.without_history(*seen) if seen else made
 
 
 def without_seen(scores: np.ndarray, seen: tuple | None) -> np.ndarray:

@@ -56,8 +56,7 @@ class Fuser:
         """(candidates, (B, C) fused scores) by `method` (default: the serving one); `exclude`
         = (each user's seen items, targets) drops seen items from the candidates."""
         method = method or self.method
-        cand = candidates(views, self.stacker.depth if method == "stacker" else self.depth)
-        cand = cand.without_history(*exclude) if exclude else cand
+        cand = candidates(views, self.stacker.depth if method == "stacker" else self.depth, exclude)
         return cand, self.fuse(cand, item_feats, history_len, method)
 
     def fuse(self, cand: Candidates, item_feats: np.ndarray, history_len: np.ndarray,

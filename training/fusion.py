@@ -72,12 +72,15 @@ class Candidates:
                           parts[0].depth)
 
 
-def candidates(views: dict, depth: int) -> Candidates:
+def candidates(views: dict, depth: int, seen: tuple | None = None) -> Candidates:
+    """The union of the views' top-`depth` lists; with `seen` = (each user's seen items,
+    targets), seen items other than the target are dropped (the paper protocol)."""
     tops = {n: v.top[:, :depth] for n, v in views.items()}
     items = _union(list(tops.values()))
-    return Candidates(items, {n: np.where(items >= 0, v.z(items), 0.0).astype(np.float32)
+    made = Candidates(items, {n: np.where(items >= 0, v.z(items), 0.0).astype(np.float32)
                               for n, v in views.items()},
                       {n: ranks_in(t, items, depth) for n, t in tops.items()}, depth)
+    return made.without_history(*seen) if seen else made
 
 
 def whole_catalog(z: dict[str, np.ndarray]) -> Candidates:
