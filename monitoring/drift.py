@@ -29,14 +29,22 @@ def _datasets(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
             Dataset.from_pandas(reference[columns], data_definition=definition))
 
 
+def testable(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig) -> list[str]:
+    """Configured columns both windows carry (a champion packaged before a column was added
+    has no reference for it: that column is reported untested, not a crash)."""
+    return [c for c in cfg.columns if c in reference and c in current]
+
+
 def drift_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig):
     """Evidently snapshot with one ValueDrift (and its test) per configured column: the decision."""
     from evidently import Report
     from evidently.metrics import ValueDrift
 
-    report = Report([ValueDrift(column=c, method=s["method"], threshold=float(s["threshold"]))
-                     for c, s in cfg.columns.items()], include_tests=True)
-    return report.run(*_datasets(reference, current, list(cfg.columns)))
+    columns = testable(reference, current, cfg)
+    report = Report([ValueDrift(column=c, method=cfg.columns[c]["method"],
+                                threshold=float(cfg.columns[c]["threshold"])) for c in columns],
+                    include_tests=True)
+    return report.run(*_datasets(reference, current, columns))
 
 
 def summary_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig):
@@ -45,7 +53,7 @@ def summary_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorC
     from evidently import Report
     from evidently.presets import DataSummaryPreset
 
-    columns = list(cfg.columns)
+    columns = testable(reference, current, cfg)
     report = Report([DataSummaryPreset(columns=columns)])
     return report.run(*_datasets(sample(reference, cfg.summary_rows), sample(current, cfg.summary_rows),
                                  columns))
@@ -79,5 +87,6 @@ def detect(reference: pd.DataFrame, current: pd.DataFrame, cfg: MonitorConfig) -
     columns = column_results(drift)
     failed = sorted(c for c, r in columns.items() if not r["passed"])
     return {**record, "status": "drift" if failed else "ok", "drift": bool(failed),
-            "failed_tests": [f"ValueDrift:{c}" for c in failed], "columns": columns}, \
+            "failed_tests": [f"ValueDrift:{c}" for c in failed], "columns": columns,
+            "untested_columns": [c for c in cfg.columns if c not in columns]}, \
         [drift, summary_report(reference, current, cfg)]

@@ -77,6 +77,8 @@ class GeneratorConfig:
     p_transition: float = 0.6  # chance the next visit follows the item-to-item graph
     successors_per_item: int = 4
     search_share: float = 0.2  # sessions that start from a search query
+    diurnal_amplitude: float = 0.0  # session starts ~ 1 + a*cos(hour - peak): a daily rhythm (0 = flat)
+    diurnal_peak_hour: float = 20.0  # UTC hour with the most sessions
     n_judged_queries: int = 200
     funnel: FunnelConfig = field(default_factory=FunnelConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)

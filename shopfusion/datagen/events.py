@@ -60,7 +60,7 @@ def simulate_events(cfg: GeneratorConfig, cat: Catalog, users: Users,
     window_s = cfg.days * 86_400
     events_per_visit = 1 + f.click * (1 + f.add_to_cart * (1 + f.purchase))
     n_sessions = int(np.ceil(cfg.n_events * OVERSAMPLE / events_per_visit / cfg.mean_session_len))
-    start = np.sort(rng.uniform(0, window_s, n_sessions))
+    start = np.sort(daily_rhythm(rng.uniform(0, window_s, n_sessions), cfg))
     drifted = start >= cfg.drift.start_fraction * window_s
     mean_len = np.where(drifted, cfg.mean_session_len * cfg.drift.activity_multiplier,
                         cfg.mean_session_len)
@@ -87,6 +87,19 @@ def simulate_events(cfg: GeneratorConfig, cat: Catalog, users: Users,
     sess, item, vtime, pos = (np.concatenate(x) for x in zip(*visits))
     return _funnel(cfg, cat, users, rng, sess, session_user[sess], item, vtime, pos,
                    drifted[sess])
+
+
+def daily_rhythm(seconds: np.ndarray, cfg: GeneratorConfig) -> np.ndarray:
+    """Move uniform start times within their day so that starts follow 1 + a*cos(2pi(h - peak)/24):
+    the inverse of that density's CDF, so a = 0 leaves every time (and the random stream) as it was."""
+    a = cfg.diurnal_amplitude
+    if not a:
+        return seconds
+    day, within = np.divmod(seconds, 86_400.0)
+    grid = np.linspace(0.0, 1.0, 4097)
+    phase = 2 * np.pi * (grid - cfg.diurnal_peak_hour / 24)
+    cdf = grid + a / (2 * np.pi) * (np.sin(phase) - np.sin(phase[0]))
+    return day * 86_400.0 + np.interp(within / 86_400.0, cdf, grid) * 86_400.0
 
 
 def _succ_weights(k: int) -> np.ndarray:

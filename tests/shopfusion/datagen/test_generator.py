@@ -121,3 +121,17 @@ def test_drift_knobs_shift_the_late_window():
     assert late(drifted.events)["item_id"].isin(burst).mean() > 0.01
     session_len = lambda d: late(d.events).groupby("session_id").size().mean()  # noqa: E731
     assert session_len(drifted) > 1.4 * session_len(base)
+
+
+def test_daily_rhythm_peaks_at_its_hour_and_leaves_a_flat_shop_alone():
+    import dataclasses
+
+    from shopfusion.datagen.events import daily_rhythm
+
+    seconds = np.random.default_rng(0).uniform(0, 5 * 86_400, 20_000)
+    flat = small_config()
+    assert np.array_equal(daily_rhythm(seconds, flat), seconds)
+    moved = daily_rhythm(seconds, dataclasses.replace(flat, diurnal_amplitude=0.5, diurnal_peak_hour=20.0))
+    assert np.array_equal(moved // 86_400, seconds // 86_400)  # same day, other hour
+    per_hour = np.bincount((moved % 86_400 // 3600).astype(int), minlength=24)
+    assert per_hour[19:21].mean() > 2.5 * per_hour[7:9].mean()  # 1.5 / 0.5 = 3x in expectation
