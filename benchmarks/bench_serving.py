@@ -150,7 +150,8 @@ def shop_traffic(users: list[str], items: list[str], rng: np.random.Generator,
         keyed.append((j, ("/recommend", {"user_id": user, "k": 10})))
         if user in last:  # never before the user's previous request
             at = max(j - lag, last[user]) + 0.5
-            keyed.append((at, ("/feedback", {"events": [click(user, str(rng.choice(items)), j)]})))
+            item = items[rng.integers(len(items))]  # not rng.choice(items): it copies the list each call
+            keyed.append((at, ("/feedback", {"events": [click(user, str(item), j)]})))
         last[user] = j
     return [request for _, request in sorted(keyed, key=lambda kv: kv[0])]
 
