@@ -87,13 +87,13 @@ def monitored_frame(events: pd.DataFrame, catalog: pd.DataFrame, new_item_days: 
     created = pd.to_datetime(events["item_id"].map(items["created_at"]), utc=True)
     per_session = events.groupby("session_id")["session_id"].transform("size") if len(events) else ts
     category = events["item_id"].map(items["category_path"]).astype(str)
+    event_type = events["event_type"].astype(str)
     return pd.DataFrame({
-        "event_type": events["event_type"].astype(str).to_numpy(),
+        "event_type": event_type.to_numpy(),
         "category_top": category.str.split("/").str[0].to_numpy(),
         "price": pd.to_numeric(events["price"], errors="coerce").to_numpy(dtype=float),
         "new_item": np.where((ts - created) / DAY < new_item_days, "new", "established"),
         "session_events": pd.to_numeric(per_session).to_numpy(dtype=float),
         "hour": ts.dt.hour.astype(str).to_numpy(),
-        "checkout": events["event_type"].astype(str).where(
-            events["event_type"].isin(CHECKOUT_STEPS)).to_numpy(dtype=object),
+        "checkout": event_type.where(event_type.isin(CHECKOUT_STEPS)).to_numpy(dtype=object),
     })
