@@ -22,6 +22,14 @@ def warm(readyz: httpx.Response) -> bool:
     return not readyz.json().get("warming")
 
 
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class Server:
     def __init__(self, root: Path, **env: str):
         self.root, self.port = root, free_port()
@@ -47,10 +55,16 @@ class Server:
             time.sleep(0.5)
         raise TimeoutError(f"bentoml serve not ready in {timeout} s")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the arbiter and every worker: a worker outliving it holds the port a restart binds."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)
-            self.proc.wait(30)
+            self.proc.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while self.proc and group_alive(self.proc.pid):
+            if time.monotonic() > deadline:
+                os.killpg(self.proc.pid, 9)
+            time.sleep(0.2)
         self.log.close()
 
     def post(self, route: str, body: dict | None = None, timeout: float = 30, **kw) -> httpx.Response:
