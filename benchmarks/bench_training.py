@@ -151,7 +151,8 @@ def main() -> None:
         data = dataset(source)
         t0 = time.perf_counter()
         if "--llo-only" in sys.argv:  # add leave-one-out to the temporal report a run left
-            report = json.loads((OUT / f"{source}.json").read_text())
+            earlier = OUT / f"{source}.json"
+            report = json.loads(earlier.read_text()) if earlier.exists() else {}
             report["leave_one_out"] = evaluate_leave_one_out(data, cfg)
             report["leave_one_out_seconds"] = time.perf_counter() - t0
         else:

@@ -52,12 +52,21 @@ def ingest(
     seed: Annotated[int | None, typer.Option(help="Synthetic: random seed.")] = None,
     corrupt_rate: Annotated[float | None, typer.Option(
         help="Synthetic: corrupt this share of rows with *each* corruption kind.")] = None,
+    path: Annotated[Path | None, typer.Option(help="Interactions: your log file.")] = None,
+    format: Annotated[str | None, typer.Option(  # noqa: A002 (the user-facing option name)
+        help="Interactions: csv | tsv | parquet | recbole | sequences | auto.")] = None,
+    map: Annotated[str | None, typer.Option(  # noqa: A002
+        help="Interactions: your columns, e.g. user=visitorid,item=itemid,ts=timestamp,event=event.")] = None,
+    items: Annotated[Path | None, typer.Option(
+        help="Interactions: item file (id, title, description, category, brand, price).")] = None,
 ) -> None:
     """Land a batch of shop events, catalog and search judgments as Parquet.
 
-    The batch comes from the synthetic generator (deterministic under a seed) or from a real
-    dataset in ../shared/data. Events are partitioned by day; a manifest.json describes it.
+    The batch comes from the synthetic generator (deterministic under a seed), a real dataset
+    in ../shared/data, or your own interaction log (--source interactions --path FILE).
+    Events are partitioned by day; a manifest.json describes it.
     """
+    from shopfusion.adapters.interactions import parse_map
     from shopfusion.ingest import run
 
     with _clear_errors():
@@ -68,7 +77,10 @@ def ingest(
             gen = dataclasses.replace(gen, corruption=CorruptionConfig(**kinds))
         gen = dataclasses.replace(gen, n_events=events or gen.n_events,
                                   seed=gen.seed if seed is None else seed)
-        ing = dataclasses.replace(params.ingest, source=source or params.ingest.source)
+        given = {"path": path and str(path), "format": format, "items": items and str(items),
+                 "map": parse_map(map)}
+        inter = dataclasses.replace(params.ingest.interactions, **{k: v for k, v in given.items() if v})
+        ing = dataclasses.replace(params.ingest, source=source or params.ingest.source, interactions=inter)
         _print(run(dataclasses.replace(params, generator=gen, ingest=ing), out))
 
 

@@ -86,10 +86,30 @@ class GeneratorConfig:
 
 
 @dataclass(frozen=True)
+class InteractionsConfig:
+    """Your own log (source `interactions`): see shopfusion/adapters/interactions.py."""
+
+    path: str | None = None  # the log file (.csv .tsv .parquet .inter .txt, optionally .gz)
+    format: str = "auto"  # csv | tsv | parquet | recbole | sequences | auto (by the file's suffix)
+    map: dict[str, str] = field(default_factory=dict)  # field -> your column (user, item, ts, event, ...)
+    ts_unit: str = "auto"  # s | ms | iso | auto (numbers above 1e11 are milliseconds)
+    event_values: dict[str, str] = field(default_factory=dict)  # your event names -> the contract's
+    rating_events: dict[str, float] = field(  # with ratings and no event column: rating >= X
+        default_factory=lambda: {"purchase": 4.0, "click": 3.0, "view": 0.0})
+    default_event: str = "click"  # with neither an event nor a rating column
+    items: str | None = None  # item file: id, title, description, category, brand, price
+    items_map: dict[str, str] = field(default_factory=dict)
+    full_history: bool = True  # a first load of the whole log: no event-time window for it
+    chunk_rows: int = 1_000_000  # rows read and landed at a time (bounds ingest memory)
+    sequence_start: str = "2020-01-01"  # sequence files: the k-th interaction is this + k s
+
+
+@dataclass(frozen=True)
 class IngestConfig:
-    source: str = "synthetic"  # synthetic | uci | ml100k | esci
+    source: str = "synthetic"  # synthetic | uci | ml100k | esci | interactions
     out_dir: str = "data/raw"
     shared_data_dir: str = "../shared/data"
+    interactions: InteractionsConfig = field(default_factory=InteractionsConfig)
 
 
 @dataclass(frozen=True)
@@ -97,7 +117,7 @@ class ValidateConfig:
     """Row rules' bounds and the batch-level verdict thresholds."""
 
     max_price: float = 100_000.0  # a unit price above this is implausible
-    window_days: float = 400.0  # events older than the newest valid one by more are out of window
+    window_days: float | None = 400.0  # events older than the newest valid one by more are out (None: off)
     clock_skew_s: float = 300.0  # events up to this far ahead of the clock are accepted
     max_bad_share: float = 0.3  # more quarantined rows than this fails the whole batch
     max_staleness_days: float | None = None  # newest event older than this fails; None = off

@@ -52,10 +52,28 @@ def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
     return ShopData(data.catalog, events, data.judgments), len(fb)
 
 
+def land_interactions(params: Params, out: Path) -> dict:
+    """Your own log, streamed in chunks (bounded memory), plus the service's feedback."""
+    from shopfusion.adapters.interactions import land, landed
+    from shopfusion.io import write_events
+
+    manifest = land(params.ingest.interactions, out)
+    from shopfusion.contracts import EVENTS
+
+    fb, n_feedback = with_feedback(ShopData(None, EVENTS.empty(), None), Path(params.serve.feedback_dir))
+    if n_feedback:
+        write_events(landed(fb.events, None), out / "events", batch_id="interactions-feedback")
+    manifest.update(source="interactions", feedback_events=n_feedback)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
 def run(params: Params, out_dir: Path | None = None) -> dict:
     from shopfusion.io import write_batch
 
     out = Path(out_dir or params.ingest.out_dir)
+    if params.ingest.source == "interactions":
+        return land_interactions(params, out)
     data, truth = load_source(params)
     data, n_feedback = with_feedback(data, Path(params.serve.feedback_dir))
     seed = f"-{params.generator.seed}" if params.ingest.source == "synthetic" else ""

@@ -30,7 +30,14 @@ def write_events(events: pd.DataFrame, root: Path, batch_id: str) -> int:
 def read_parquet(path: Path) -> pd.DataFrame:
     """A Parquet file or hive-partitioned folder, text as arrow-backed strings (the contract
     dtype, so casting is free), without the partition column."""
-    table = ds.dataset(path, format="parquet", partitioning="hive").to_table()
+    dataset = ds.dataset(path, format="parquet", partitioning="hive")
+    # Every file's columns: a dataset takes the first file's schema and would drop a column
+    # that only later files carry (a batch landed by another adapter beside this one).
+    schemas = [f.physical_schema for f in dataset.get_fragments()]
+    if any(not s.equals(schemas[0]) for s in schemas[1:]):
+        schema = pa.unify_schemas([*schemas, dataset.schema], promote_options="permissive")
+        dataset = ds.dataset(path, format="parquet", partitioning="hive", schema=schema)
+    table = dataset.to_table()
     mapping = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
     return table.to_pandas(types_mapper=mapping.get).drop(columns=[PARTITION], errors="ignore")
 

@@ -6,6 +6,7 @@ raises BatchRejected naming the failed expectations, and nothing downstream is t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from shopfusion.io import read_parquet
 from shopfusion.validation.route import Routed, cast, evaluate, route
 from shopfusion.validation.rules import Rule, contract_rules, event_rules
 from shopfusion.validation.suite import DOCS_INDEX, run_suites
+
+PARSE_ERROR = "parse_error"  # landed by the interactions adapter beside the contract's columns
+PARSE_REASON = "unparseable_line:parse_error"
 
 
 class BatchRejected(RuntimeError):
@@ -38,6 +42,11 @@ class StagePaths:
 def landed_files(raw_dir: Path) -> dict[str, Path]:
     return {"events": raw_dir / "events", "catalog": raw_dir / "catalog.parquet",
             "judgments": raw_dir / "judgments.parquet"}
+
+
+def landed_manifest(raw_dir: Path) -> dict:
+    path = raw_dir / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def read_landed(raw_dir: Path) -> dict[str, pd.DataFrame]:
@@ -74,7 +83,10 @@ def accepted_until(now: pd.Timestamp, cfg: ValidateConfig) -> pd.Timestamp:
 
 def window_below(newest: pd.Timestamp, hi: pd.Timestamp, cfg: ValidateConfig
                  ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """(lo, hi): lo is window_days before the newest accepted event (before hi if none)."""
+    """(lo, hi): lo is window_days before the newest accepted event (before hi if none);
+    None when the window is off (window_days null)."""
+    if cfg.window_days is None:
+        return None, hi
     window = pd.Timedelta(days=cfg.window_days)
     # clamped: a batch whose newest event is within the window of pandas' earliest
     # timestamp (year 1677) would overflow (found by fuzzing /feedback with a 1678 event)
@@ -95,6 +107,8 @@ def _check(raw: pd.DataFrame, contract: Contract, rules_for) -> Checked:
     typed, wrong_type = cast(raw, contract)
     rules = rules_for(typed)
     masks = {**wrong_type, **evaluate(typed, rules)}
+    if PARSE_ERROR in raw:  # a line the adapter could not read: its reason is in that column
+        masks[PARSE_REASON] = raw[PARSE_ERROR].notna().to_numpy()
     return Checked(route(raw, typed, masks), typed, rules, masks)
 
 
@@ -119,6 +133,8 @@ def check_tables(raw: dict[str, pd.DataFrame], cfg: ValidateConfig, now: pd.Time
 def run(cfg: ValidateConfig, paths: StagePaths = StagePaths(), now: pd.Timestamp | None = None) -> dict:
     now = now or pd.Timestamp.now(tz="UTC")
     raw = read_landed(paths.raw)
+    if landed_manifest(paths.raw).get("full_history"):  # a whole log's first load: no window
+        cfg = dataclasses.replace(cfg, window_days=None)
     checked = check_tables(raw, cfg, now)
     events = checked["events"]
     routed = {name: c.routed for name, c in checked.items()}
