@@ -5,7 +5,9 @@ Run: `shopfusion features` or `dvc repro features`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,7 @@ def build_sources(events: pd.DataFrame, catalog: pd.DataFrame, cfg: FeaturesConf
 
 def run(cfg: FeaturesConfig, paths: FeaturePaths = FeaturePaths(),
         now: pd.Timestamp | None = None) -> dict:
+    from shopfusion.adapters.interactions import has_item_text
     from shopfusion.features.definitions import build
     from shopfusion.features.store import open_store
 
@@ -61,6 +64,11 @@ def run(cfg: FeaturesConfig, paths: FeaturePaths = FeaturePaths(),
                                     "run `shopfusion validate` first")
     events = read_parquet(paths.validated / "events.parquet")
     catalog = read_parquet(paths.validated / "catalog.parquet")
+    if cfg.embed_text and not has_item_text(catalog):
+        print("features: items carry no text (ids only): no text embeddings, the text model is skipped",
+              file=sys.stderr)
+        cfg = dataclasses.replace(cfg, embed_text=False)
+        (paths.out / "item_text.parquet").unlink(missing_ok=True)
     t0 = time.perf_counter()
     sources = build_sources(events, catalog, cfg, paths.text_cache)
     paths.out.mkdir(parents=True, exist_ok=True)

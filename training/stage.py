@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,21 @@ def load_dataset(paths: TrainPaths) -> Dataset:
 
 def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
     """Fit one model family on all validated events (the serving artifact) + its manifest."""
+    from shopfusion.training.evaluate import usable_models
     from shopfusion.training.registry import build_model
 
     data = load_dataset(paths)
+    out = paths.trained(name)
+    if name not in usable_models(data, cfg):  # the text model without item text
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {"model": name, "skipped": "no item text (features/item_text.parquet): "
+                    "give an item file with titles or descriptions to use it"}
+        print(f"train: {name} skipped: {manifest['skipped']}", file=sys.stderr)
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return manifest
     model = build_model(name, cfg)
     t0 = time.perf_counter()
     model.fit(data.interactions, data)
-    out = paths.trained(name)
     model.save(out / "model.pt")
     losses = getattr(model, "losses", None)  # torch models keep their per-epoch losses
     manifest = {
