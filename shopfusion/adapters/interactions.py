@@ -25,6 +25,7 @@ import pandas as pd
 from shopfusion.adapters import SourceError, require
 from shopfusion.config import InteractionsConfig
 from shopfusion.contracts import CATALOG, EVENT_TYPES, EVENTS
+from shopfusion.io import day_strings
 
 PARSE_ERROR = "parse_error"  # landed beside the contract's columns; validation quarantines on it
 FIELDS = ("user", "item", "ts", "event", "rating", "session", "price", "quantity")
@@ -50,6 +51,7 @@ ITEM_GUESSES = {
 }
 FORMATS = ("csv", "tsv", "parquet", "recbole", "sequences")
 NO_TEXT_CATEGORY = "Unknown"
+STRING = pd.StringDtype("pyarrow")
 
 
 def detect_format(path: Path, given: str) -> str:
@@ -138,7 +140,7 @@ def parquet_chunks(path: Path, rows: int) -> Iterator[tuple[pd.DataFrame, list[s
     import pyarrow.parquet as pq
 
     for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-        yield batch.to_pandas().astype("string"), []
+        yield batch.to_pandas().astype(STRING), []
 
 
 def sequence_chunks(path: Path, rows: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
@@ -156,10 +158,10 @@ def sequence_chunks(path: Path, rows: int) -> Iterator[tuple[pd.DataFrame, list[
             users.extend([tokens[0]] * (len(tokens) - 1))
             items.extend(tokens[1:])
             if len(users) >= rows:
-                yield pd.DataFrame({"user": users, "item": items}, dtype="string"), bad
+                yield pd.DataFrame({"user": users, "item": items}, dtype=STRING), bad
                 users, items, bad = [], [], []
     if users or bad:
-        yield pd.DataFrame({"user": users, "item": items}, dtype="string"), bad
+        yield pd.DataFrame({"user": users, "item": items}, dtype=STRING), bad
 
 
 def read_chunks(path: Path, fmt: str, rows: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
@@ -195,14 +197,14 @@ def map_events(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     aside); anything else stays as written, for validation to quarantine as not allowed."""
     lower = values.str.lower()
     known = {**{e: e for e in EVENT_TYPES}, **{k.lower(): v for k, v in mapping.items()}}
-    return lower.map(known).fillna(values).astype("string")
+    return lower.map(known).fillna(values).astype(STRING)
 
 
 def rating_events(ratings: pd.Series, thresholds: dict[str, float]) -> pd.Series:
     """rating >= threshold -> that event (the highest threshold met wins); an unreadable
     rating becomes `rating:<value>`, which validation rejects with the value shown."""
     number = pd.to_numeric(ratings, errors="coerce")
-    out = pd.Series(pd.NA, index=ratings.index, dtype="string")
+    out = pd.Series(pd.NA, index=ratings.index, dtype=STRING)
     for event, low in sorted(thresholds.items(), key=lambda kv: kv[1]):
         out[number >= low] = event
     unread = ratings.notna() & number.isna()
@@ -225,11 +227,11 @@ def to_events(raw: pd.DataFrame, cols: dict[str, str], cfg: InteractionsConfig, 
 
     def text(field: str) -> pd.Series:
         if field not in cols:
-            return pd.Series(pd.NA, index=index, dtype="string")
-        s = raw[cols[field]].astype("string").str.strip()
+            return pd.Series(pd.NA, index=index, dtype=STRING)
+        s = raw[cols[field]].astype(STRING).str.strip()
         return s.mask(s == "")
 
-    errors = pd.Series(pd.NA, index=index, dtype="string")
+    errors = pd.Series(pd.NA, index=index, dtype=STRING)
     if synthetic_ts:
         start = pd.Timestamp(cfg.sequence_start, tz="UTC")
         ts = start + pd.to_timedelta(np.arange(first_row, first_row + n), unit="s")
@@ -243,7 +245,7 @@ def to_events(raw: pd.DataFrame, cols: dict[str, str], cfg: InteractionsConfig, 
     elif "rating" in cols:
         event = rating_events(text("rating"), cfg.rating_events)
     else:
-        event = pd.Series(cfg.default_event, index=index, dtype="string")
+        event = pd.Series(cfg.default_event, index=index, dtype=STRING)
     price_text = text("price")
     price = pd.to_numeric(price_text, errors="coerce")
     errors = unread(errors, price_text, price_text.notna() & price.isna(), "price")
@@ -254,13 +256,13 @@ def to_events(raw: pd.DataFrame, cols: dict[str, str], cfg: InteractionsConfig, 
     quantity = quantity.mask(not_whole).where(quantity_text.notna(), 1.0)
     user = text("user")
     session = text("session")
-    day = ts.dt.strftime("%Y%m%d").astype("string")
+    day = day_strings(ts, "%Y%m%d")
     events = pd.DataFrame({
-        "event_id": "row" + pd.Series(np.arange(first_row, first_row + n), index=index).astype("string"),
+        "event_id": "row" + pd.Series(np.arange(first_row, first_row + n), index=index).astype(STRING),
         "user_id": user,
         "item_id": text("item"),
         "event_type": event,
-        "query": pd.Series(pd.NA, index=index, dtype="string"),
+        "query": pd.Series(pd.NA, index=index, dtype=STRING),
         "session_id": session.fillna(user + "-" + day),
         "ts": ts,
         "price": price.astype("float64"),
@@ -272,7 +274,7 @@ def to_events(raw: pd.DataFrame, cols: dict[str, str], cfg: InteractionsConfig, 
 def landed(events: pd.DataFrame, errors: pd.Series | list | None) -> pd.DataFrame:
     """The contract's columns and types plus `parse_error`: every chunk lands with one schema."""
     typed = EVENTS.conform(events)
-    typed[PARSE_ERROR] = pd.Series(errors, index=typed.index, dtype="string")
+    typed[PARSE_ERROR] = pd.Series(errors, index=typed.index, dtype=STRING)
     return typed
 
 
@@ -290,7 +292,7 @@ def read_items(path: Path, given: dict[str, str]) -> pd.DataFrame:
     created_at (set from the log)."""
     require(path)
     if path.name.removesuffix(".gz").endswith(".parquet"):
-        raw = pd.read_parquet(path).astype("string")
+        raw = pd.read_parquet(path).astype(STRING)
     else:
         sep = "," if path.name.removesuffix(".gz").endswith(".csv") else "\t"
         raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
