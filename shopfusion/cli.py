@@ -186,6 +186,34 @@ def leave_last_out(params_file: ParamsOpt = PARAMS_FILE) -> None:
 
 
 @app.command()
+def benchmark(
+    params_file: ParamsOpt = PARAMS_FILE,
+    protocol: Annotated[str, typer.Option(help="leave-one-out (the paper protocol).")] = "leave-one-out",
+    eval: Annotated[str, typer.Option(  # noqa: A002 (the user-facing option name)
+        help="full (whole catalog less the user's history) | sampled100.")] = "full",
+    models: Annotated[str | None, typer.Option(
+        help="Comma-separated model families (default: train.models).")] = None,
+    name: Annotated[str | None, typer.Option(help="Report name (default: the landed batch id).")] = None,
+) -> None:
+    """Every model and fusion method on the validated data under per-user leave-one-out.
+
+    Last interaction per user = test item, second-last = validation item (tunes fusion).
+    Writes reports/benchmark/<name>.json and a Markdown table (HR/NDCG@10, MRR, fit time).
+    Bring data with `shopfusion ingest --source interactions --path FILE`, then validate and
+    features (item text), then this.
+    """
+    from shopfusion.training.benchmark import run as run_benchmark
+
+    with _clear_errors():
+        if protocol != "leave-one-out":
+            raise ValueError(f"--protocol {protocol!r}: leave-one-out")
+        chosen = [m.strip() for m in models.split(",")] if models else None
+        report = run_benchmark(load_params(params_file).train, eval, chosen, name)
+        _print({"dataset": report["dataset"], **report["summary"],
+                "table": f"reports/benchmark/{report['dataset']}.md"})
+
+
+@app.command()
 def package(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Export the trained models + fusion as one bundle (models/export) and save it in the
     BentoML model store (BENTOML_HOME). `shopfusion gate` decides whether it serves."""

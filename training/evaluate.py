@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopfusion.config import TrainConfig
+from shopfusion.progress import track
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
 from shopfusion.training.fuser import METHODS, Fuser
 from shopfusion.training.fusion import Candidates, candidate_target_ranks, candidates, top_items, tune_weights
@@ -49,7 +50,7 @@ class Fitted:
 def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig) -> Fitted:
     out = Fitted({}, {}, {})
     depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
-    for name in names:
+    for name in track(names, f"fitting and scoring ({split.name})"):
         model = build_model(name, cfg)
         t0 = time.perf_counter()
         model.fit(split.train, data)
