@@ -194,6 +194,10 @@ def benchmark(
     models: Annotated[str | None, typer.Option(
         help="Comma-separated model families (default: train.models).")] = None,
     name: Annotated[str | None, typer.Option(help="Report name (default: the landed batch id).")] = None,
+    patience: Annotated[int, typer.Option(
+        help="Torch models stop after this many epochs without a better validation NDCG@10 (0: never).")] = 3,
+    max_epochs: Annotated[int | None, typer.Option(
+        help="Torch models' epoch cap (default: train.model_params).")] = None,
 ) -> None:
     """Every model and fusion method on the validated data under per-user leave-one-out.
 
@@ -208,7 +212,8 @@ def benchmark(
         if protocol != "leave-one-out":
             raise ValueError(f"--protocol {protocol!r}: leave-one-out")
         chosen = [m.strip() for m in models.split(",")] if models else None
-        report = run_benchmark(load_params(params_file).train, eval, chosen, name)
+        report = run_benchmark(load_params(params_file).train, eval, chosen, name,
+                               patience=patience, max_epochs=max_epochs)
         _print({"dataset": report["dataset"], **report["summary"],
                 "table": f"reports/benchmark/{report['dataset']}.md"})
 

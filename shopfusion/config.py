@@ -145,6 +145,16 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class EarlyStoppingConfig:
+    """The torch models' epochs chosen on validation (tuning windows, leave-one-out's
+    second-last items); the test-cut refit then trains that many. patience 0: fixed epochs."""
+
+    patience: int = 0  # epochs without a better validation NDCG@10 before stopping
+    max_s: float = 1800.0  # wall-time cap on one fit
+    users: int = 1000  # validation users scored after each epoch (a seeded sample)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Splits, the model line-up, fusion and per-model hyperparameters (passed to each model's
     constructor, which rejects unknown names)."""
@@ -168,6 +178,7 @@ class TrainConfig:
     leave_last_out: bool = True  # also report single models under per-user leave-last-out
     model_params: dict = field(default_factory=dict)
     stacker: dict = field(default_factory=dict)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,13 @@ def markdown(report: dict, eval_kind: str, name: str) -> str:
              "", f"{proto['test_users']} test users, {proto['items']} items, "
              f"{proto['train_events']} training events; served fusion: {report['served']} "
              f"(chosen on the validation items).", "",
-             "| model / fusion | " + " | ".join(cols) + " | fit s |",
-             "|---" * (len(cols) + 2) + "|"]
+             "| model / fusion | " + " | ".join(cols) + " | fit s | epochs |",
+             "|---" * (len(cols) + 3) + "|"]
     for group in ("models", "fusion"):
         for method, m in report[group].items():
             fit = report["fit_seconds"].get(method) if group == "models" else None
             cells = [f"{m[key]:.4f}" for key in cols.values()] + [f"{fit:.1f}" if fit is not None else "—"]
+            cells.append(str(report["epochs_used"].get(method, "—")))
             label = method if group == "models" else f"fusion: {method}"
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     s = report["summary"]
@@ -52,14 +53,22 @@ def markdown(report: dict, eval_kind: str, name: str) -> str:
 
 
 def run(cfg: TrainConfig, eval_kind: str = "full", models: list[str] | None = None,
-        name: str | None = None, paths: TrainPaths | None = None, out: Path = OUT) -> dict:
-    """Run the protocol; writes out/<name>.json and out/<name>.md, returns the report."""
-    from shopfusion.training.evaluate import evaluate_leave_one_out
+        name: str | None = None, paths: TrainPaths | None = None, out: Path = OUT,
+        patience: int = 3, max_epochs: int | None = None) -> dict:
+    """Run the protocol; writes out/<name>.json and out/<name>.md, returns the report. The
+    torch models train up to `max_epochs` (default: their configured epochs), stopping early
+    on the validation items after `patience` epochs without a better NDCG@10 (0: never)."""
+    from shopfusion.training.evaluate import evaluate_leave_one_out, with_epochs
+    from shopfusion.training.neural import Trained
+    from shopfusion.training.registry import line_up, model_class
 
     if eval_kind not in EVALS:
         raise ValueError(f"--eval {eval_kind!r}: one of {', '.join(EVALS)}")
     paths = paths or TrainPaths()
-    cfg = dataclasses.replace(cfg, sampled_negatives=100, models=tuple(models) if models else cfg.models)
+    cfg = dataclasses.replace(cfg, sampled_negatives=100, models=tuple(models) if models else cfg.models,
+                              early_stopping=dataclasses.replace(cfg.early_stopping, patience=patience))
+    if max_epochs:
+        cfg = with_epochs(cfg, {n: max_epochs for n in line_up(cfg) if issubclass(model_class(n), Trained)})
     data = load_dataset(paths)
     name = name or landed_name(paths.validated.parent / "raw" / "manifest.json")
     report = evaluate_leave_one_out(data, cfg)

@@ -45,16 +45,43 @@ class Fitted:
     scores: dict[str, np.ndarray]
     views: dict
     fit_seconds: dict[str, float]
+    epochs: dict[str, int] = dataclasses.field(default_factory=dict)  # torch models' epochs kept
 
 
-def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig) -> Fitted:
+def early_stop_on(split: Split, cfg: TrainConfig, seen: tuple | None):
+    """Early stopping on a seeded sample of this (validation) split's users, or None when off."""
+    from shopfusion.training.neural import EarlyStop
+
+    es = cfg.early_stopping
+    if es.patience <= 0:
+        return None
+    n = len(split.users)
+    rows = np.sort(np.random.default_rng(cfg.seed).permutation(n)[:es.users])
+    return EarlyStop(split.users[rows], [split.history[r] for r in rows], split.targets[rows],
+                     None if seen is None else [seen[0][r] for r in rows], es.patience, es.max_s)
+
+
+def with_epochs(cfg: TrainConfig, epochs: dict[str, int]) -> TrainConfig:
+    """The configuration with these models' epochs (those early stopping kept on validation)."""
+    params = {**cfg.model_params, **{n: {**cfg.model_params.get(n, {}), "epochs": int(e)}
+                                     for n, e in epochs.items()}}
+    return dataclasses.replace(cfg, model_params=params)
+
+
+def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig,
+                  stop=None) -> Fitted:
+    """Fit each model before the split's cut and score its users (`stop`: early stopping)."""
     out = Fitted({}, {}, {})
     depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
     for name in track(names, f"fitting and scoring ({split.name})"):
         model = build_model(name, cfg)
+        if stop is not None and hasattr(model, "early_stopping"):
+            model.early_stopping(stop)
         t0 = time.perf_counter()
         model.fit(split.train, data)
         out.fit_seconds[name] = time.perf_counter() - t0
+        if stop is not None and getattr(model, "epochs_used", None) is not None:
+            out.epochs[name] = model.epochs_used
         out.scores[name] = model.score(split.users, split.history)
         out.views[name] = model.view(split.users, split.history, depth)
     return out
@@ -145,6 +172,7 @@ class Tuning:
     window: np.ndarray  # each pooled user's window (non-decreasing)
     targets: np.ndarray
     ranks: dict[str, np.ndarray]  # each model's full-catalog rank of the target
+    epochs: dict[str, int] = dataclasses.field(default_factory=dict)  # early stopping's, per model
 
     def users(self, keep: np.ndarray) -> Tuning:
         """The same for some of the pooled users (a boolean mask)."""
@@ -153,17 +181,19 @@ class Tuning:
             mine = keep[self.window == w]
             stacked.append((cand.rows(mine), targets[mine], feats, history_len[mine]))
         return Tuning(self.fused.rows(keep), stacked, self.window[keep], self.targets[keep],
-                      {n: r[keep] for n, r in self.ranks.items()})
+                      {n: r[keep] for n, r in self.ranks.items()}, self.epochs)
 
 
 def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, windows: list[Split],
                      exclude_history: bool = False) -> Tuning:
     """Fit models before each validation window and score it (with `exclude_history`, items a
     user interacted with before the target are neither candidates nor ranked)."""
-    fused, stacked, ranks = [], [], {}
+    fused, stacked, ranks, epochs = [], [], {}, {}
     for valid in windows:
-        scored = fit_and_score(usable_models(data, cfg), valid, data, cfg)
         seen = (interacted_in(valid.train, valid.users), valid.targets) if exclude_history else None
+        scored = fit_and_score(usable_models(data, cfg), valid, data, cfg, early_stop_on(valid, cfg, seen))
+        for name, e in scored.epochs.items():
+            epochs.setdefault(name, []).append(e)
         fused.append(candidates(scored.views, cfg.fusion_depth, seen))
         stacked.append((candidates(scored.views, stacker_depth, seen), valid.targets,
                         *stacker_inputs(valid, data)))
@@ -171,7 +201,8 @@ def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, window
             ranks.setdefault(name, []).append(target_ranks(without_seen(s, seen), valid.targets))
     window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
     return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
-                  {n: np.concatenate(r) for n, r in ranks.items()})
+                  {n: np.concatenate(r) for n, r in ranks.items()},
+                  {n: int(np.median(e)) for n, e in epochs.items()})
 
 
 def without_seen(scores: np.ndarray, seen: tuple | None) -> np.ndarray:
@@ -191,7 +222,7 @@ def fit_fusion(tuning: Tuning, cfg: TrainConfig, n_items: int, trees: int | None
 
     stacker = Stacker(seed=cfg.seed, **cfg.stacker).fit_windows(tuning.stacked, trees)
     return Fuser("weighted", tune_weights(tuning.fused, objective), cfg.fusion_depth, stacker,
-                 {n: ndcg10(r) for n, r in tuning.ranks.items()})
+                 {n: ndcg10(r) for n, r in tuning.ranks.items()}, epochs=tuning.epochs)
 
 
 def method_ndcg(fuser: Fuser, tuning: Tuning, n_items: int) -> dict[str, np.ndarray]:
@@ -258,6 +289,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | 
     """Refit models before the test cut and read the test window (default: the temporal one)
     once, for every model and every fusion method."""
     test = splits(data, cfg)[1] if test is None else test
+    cfg = with_epochs(cfg, fusion.epochs)  # early stopping's choice on validation, if it ran
     scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
     seen = (interacted_in(test.train, test.users), test.targets) if exclude_history else None
     scores = {n: without_seen(s, seen) for n, s in scored.scores.items()}
@@ -277,6 +309,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | 
         "candidate_recall": {f"@{d}": candidate_recall(scored.views, d, test.targets)
                              for d in sorted({fusion.depth, fusion.stacker.depth})},
         "fit_seconds": scored.fit_seconds,
+        "epochs_used": fusion.epochs,
     }
     summary = report["summary"] = summarize(report, fusion.single, fusion.method)
     pairs = {"fusion_gain_ci95": (fusion.single, fusion.method),

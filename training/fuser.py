@@ -32,6 +32,7 @@ class Fuser:
     stacker: Stacker
     valid_ndcg: dict[str, float] = field(default_factory=dict)  # each model's, on validation
     selection: dict[str, float] = field(default_factory=dict)  # each method's, out of fold
+    epochs: dict[str, int] = field(default_factory=dict)  # torch models' epochs early stopping kept
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -83,7 +84,8 @@ class Fuser:
         self.stacker.save(folder / STACKER)
         spec = {"method": self.method, "weights": self.weights, "fusion_depth": self.depth,
                 "stacker_depth": self.stacker.depth, "valid_ndcg@10": self.valid_ndcg,
-                "selection_ndcg@10": self.selection, "single": self.single, **extra}
+                "selection_ndcg@10": self.selection, "single": self.single, "epochs_used": self.epochs,
+                **extra}
         (folder / SPEC).write_text(json.dumps(spec, indent=2))
         return spec
 
@@ -94,4 +96,4 @@ class Fuser:
         spec = json.loads((folder / SPEC).read_text())
         return cls(spec["method"], spec["weights"], spec["fusion_depth"],
                    Stacker.load(folder / STACKER, spec["stacker_depth"]), spec["valid_ndcg@10"],
-                   spec.get("selection_ndcg@10", {}))
+                   spec.get("selection_ndcg@10", {}), spec.get("epochs_used", {}))

@@ -6,6 +6,9 @@ them (CUDA + bf16 autocast when present), and scores the catalog.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 
 from shopfusion.progress import track
@@ -36,8 +39,31 @@ def chunks(seqs: list[np.ndarray], length: int) -> list[np.ndarray]:
     return out
 
 
-def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: str) -> list[float]:
-    """AdamW over `make_batches(rng)` for each epoch; returns the mean loss per epoch."""
+@dataclass(frozen=True)
+class EarlyStop:
+    """Validation users scored after every epoch: training stops once NDCG@10 has not improved
+    for `patience` epochs (or after `max_s` seconds) and keeps the best epoch's weights."""
+
+    users: np.ndarray
+    history: list[np.ndarray]
+    targets: np.ndarray
+    seen: list[np.ndarray] | None  # items not ranked per user (history excluded), or None
+    patience: int
+    max_s: float
+
+    def ndcg(self, scores: np.ndarray) -> float:
+        from shopfusion.training.metrics import ndcg_per_user, target_ranks
+
+        if self.seen is not None:
+            for row, (items, target) in enumerate(zip(self.seen, self.targets)):
+                scores[row, items[items != target]] = -np.inf
+        return float(ndcg_per_user(target_ranks(scores, self.targets), 10).mean())
+
+
+def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: str,
+               validate=None, stop: EarlyStop | None = None) -> tuple[list[float], int]:
+    """AdamW over `make_batches(rng)` for each epoch: (mean loss per epoch, epochs kept). With
+    `stop`, `validate()` (validation NDCG@10) after each epoch decides when to stop."""
     import torch
 
     from shopfusion.training.device import autocast, device
@@ -47,7 +73,9 @@ def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: s
     opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=0.0)
     rng = np.random.default_rng(seed)
     history = []
-    for _ in track(range(epochs), f"training {label}"):
+    best, kept, best_state, t0 = -np.inf, epochs, None, time.monotonic()
+    for epoch in track(range(epochs), f"training {label}"):
+        module.train()
         losses = []
         for batch in make_batches(rng):
             with autocast(dev):
@@ -57,8 +85,18 @@ def fit_module(module, make_batches, epochs: int, lr: float, seed: int, label: s
             opt.step()
             losses.append(loss.item())
         history.append(float(np.mean(losses)) if losses else float("nan"))
+        if stop is None:
+            continue
+        score = validate()
+        if score > best:
+            best, kept = score, epoch + 1
+            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        if epoch + 1 - kept >= stop.patience or time.monotonic() - t0 > stop.max_s:
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
     module.eval()
-    return history
+    return history, kept
 
 
 def _batches(n: int, size: int, rng: np.random.Generator):
@@ -84,7 +122,21 @@ def _run(module, fn, inputs: np.ndarray | None = None, batch: int = 1024) -> np.
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-class SASRecRecommender(Factored):
+class Trained(Factored):
+    """A torch model: fixed epochs, or early stopping on validation users set by the caller."""
+
+    _early_stop: EarlyStop | None = None
+    epochs_used: int | None = None
+
+    def early_stopping(self, stop: EarlyStop | None) -> None:
+        self._early_stop = stop
+
+    def validation_ndcg(self) -> float:
+        stop = self._early_stop
+        return stop.ndcg(self.queries(stop.users, stop.history) @ self.item_matrix().T)
+
+
+class SASRecRecommender(Trained):
     name = "sasrec"
 
     def __init__(self, dim=64, max_len=50, blocks=2, heads=2, dropout=0.2, epochs=20,
@@ -103,9 +155,9 @@ class SASRecRecommender(Factored):
         self.module = SASRec(SASRecConfig(n_items=train.n_items, **self.hp))
         length = self.hp["max_len"] + 1
         seqs = pad_left(chunks(train.sequences(), length), length)
-        self.losses = fit_module(
+        self.losses, self.epochs_used = fit_module(
             self.module, lambda rng: ((seqs[b],) for b in _batches(len(seqs), self.batch_size, rng)),
-            self.epochs, self.lr, self.seed, self.name)
+            self.epochs, self.lr, self.seed, self.name, self.validation_ndcg, self._early_stop)
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         return _run(self.module, self.module.query, pad_left(history, self.hp["max_len"]))
@@ -114,7 +166,7 @@ class SASRecRecommender(Factored):
         return _run(self.module, lambda: self.module.item_emb.weight[1:])
 
 
-class MFRecommender(Factored):
+class MFRecommender(Trained):
     name = "mf"
 
     def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0):
@@ -136,7 +188,8 @@ class MFRecommender(Factored):
         def batches(rng):
             for b in _batches(len(users), self.batch_size, rng):
                 yield users[b], items[b], rng.integers(0, train.n_items, len(b))
-        self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
+        self.losses, self.epochs_used = fit_module(self.module, batches, self.epochs, self.lr, self.seed,
+                                                   self.name, self.validation_ndcg, self._early_stop)
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         """[user vector, 1] against [item vector, item bias]; a user unseen in training (or -1)
@@ -149,7 +202,7 @@ class MFRecommender(Factored):
         return _run(self.module, self.module.item_table)
 
 
-class TwoTowerRecommender(Factored):
+class TwoTowerRecommender(Trained):
     name = "two_tower"
 
     def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0):
@@ -180,7 +233,8 @@ class TwoTowerRecommender(Factored):
         def batches(rng):
             for b in _batches(len(target_a), self.batch_size, rng):
                 yield hist_a[b], target_a[b], log_q
-        self.losses = fit_module(self.module, batches, self.epochs, self.lr, self.seed, self.name)
+        self.losses, self.epochs_used = fit_module(self.module, batches, self.epochs, self.lr, self.seed,
+                                                   self.name, self.validation_ndcg, self._early_stop)
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         return _run(self.module, self.module.users, pad_left(history, self.max_len))

@@ -39,11 +39,13 @@ def test_the_paper_protocol_from_a_sequence_file(tmp_path, monkeypatch):
     for row, seen in zip(negatives, interacted_in(data.interactions, test.users)):
         assert len(set(row)) == 100 and not set(row) & set(seen)
 
-    result = cli.invoke(app, ["benchmark", "--eval", "sampled100", "--models", "popularity,itemknn"])
+    result = cli.invoke(app, ["benchmark", "--eval", "sampled100", "--models", "popularity,itemknn,mf",
+                              "--max-epochs", "4", "--patience", "1"])
     assert result.exit_code == 0, result.output
     name = json.loads(result.output)["dataset"]
     report = json.loads((tmp_path / "reports/benchmark" / f"{name}.json").read_text())
-    assert report["protocol"]["test_users"] == 5 and set(report["models"]) == {"popularity", "itemknn"}
+    assert report["protocol"]["test_users"] == 5 and set(report["models"]) == {"popularity", "itemknn", "mf"}
+    assert 1 <= report["epochs_used"]["mf"] <= 4  # chosen on the validation items
     table = (tmp_path / "reports/benchmark" / f"{name}.md").read_text()
     assert "| popularity |" in table and "| fusion: weighted |" in table and "sampled100" in table
 
