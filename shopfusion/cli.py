@@ -198,6 +198,8 @@ def benchmark(
         help="Torch models stop after this many epochs without a better validation NDCG@10 (0: never).")] = 3,
     max_epochs: Annotated[int | None, typer.Option(
         help="Torch models' epoch cap (default: train.model_params).")] = None,
+    max_users: Annotated[int | None, typer.Option(
+        help="Evaluate a seeded sample of this many users (default: every user).")] = None,
 ) -> None:
     """Every model and fusion method on the validated data under per-user leave-one-out.
 
@@ -213,7 +215,7 @@ def benchmark(
             raise ValueError(f"--protocol {protocol!r}: leave-one-out")
         chosen = [m.strip() for m in models.split(",")] if models else None
         report = run_benchmark(load_params(params_file).train, eval, chosen, name,
-                               patience=patience, max_epochs=max_epochs)
+                               patience=patience, max_epochs=max_epochs, max_users=max_users)
         _print({"dataset": report["dataset"], **report["summary"],
                 "table": f"reports/benchmark/{report['dataset']}.md"})
 

@@ -167,7 +167,8 @@ class TrainConfig:
     fusion_min_users: int = 500
     fusion_max_windows: int = 4
     max_len: int = 50  # history items a model sees
-    max_eval_users: int = 3000  # per window: a seeded sample beyond this (users x items in memory)
+    max_eval_users: int | None = 3000  # per window: a seeded sample beyond this (None: all)
+    eval_chunk_cells: int = 50_000_000  # users x items scored at once per model (chunks bound memory)
     models: tuple[str, ...] = ()  # the line-up; empty = every registered model (training/registry.py)
     # The method the bundle serves: auto = the best on validation (out of fold) among the best
     # single model, weighted, rrf, borda and stacker; or one of those names, fixed.

@@ -54,10 +54,12 @@ def markdown(report: dict, eval_kind: str, name: str) -> str:
 
 def run(cfg: TrainConfig, eval_kind: str = "full", models: list[str] | None = None,
         name: str | None = None, paths: TrainPaths | None = None, out: Path = OUT,
-        patience: int = 3, max_epochs: int | None = None) -> dict:
+        patience: int = 3, max_epochs: int | None = None, max_users: int | None = None) -> dict:
     """Run the protocol; writes out/<name>.json and out/<name>.md, returns the report. The
     torch models train up to `max_epochs` (default: their configured epochs), stopping early
-    on the validation items after `patience` epochs without a better NDCG@10 (0: never)."""
+    on the validation items after `patience` epochs without a better NDCG@10 (0: never).
+    Every user with enough history is evaluated unless `max_users` caps it (a seeded sample);
+    users are scored in chunks (train.eval_chunk_cells), so memory does not grow with them."""
     from shopfusion.training.evaluate import evaluate_leave_one_out, with_epochs
     from shopfusion.training.neural import Trained
     from shopfusion.training.registry import line_up, model_class
@@ -66,6 +68,7 @@ def run(cfg: TrainConfig, eval_kind: str = "full", models: list[str] | None = No
         raise ValueError(f"--eval {eval_kind!r}: one of {', '.join(EVALS)}")
     paths = paths or TrainPaths()
     cfg = dataclasses.replace(cfg, sampled_negatives=100, models=tuple(models) if models else cfg.models,
+                              max_eval_users=max_users,
                               early_stopping=dataclasses.replace(cfg.early_stopping, patience=patience))
     if max_epochs:
         cfg = with_epochs(cfg, {n: max_epochs for n in line_up(cfg) if issubclass(model_class(n), Trained)})

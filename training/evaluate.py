@@ -11,41 +11,27 @@ target among 100 distinct items its user never interacted with, the same for eve
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from shopfusion.config import TrainConfig
-from shopfusion.progress import track
 from shopfusion.training.data import Dataset, Split, leave_last_out, next_item_split
 from shopfusion.training.fuser import METHODS, Fuser
-from shopfusion.training.fusion import Candidates, candidate_target_ranks, candidates, top_items, tune_weights
+from shopfusion.training.fusion import Candidates, candidate_target_ranks, candidates, tune_weights
 from shopfusion.training.metrics import (
     ndcg_per_user,
-    next_item_metrics,
     sample_negatives,
-    sampled_ranks,
     target_ranks,
 )
-from shopfusion.training.registry import build_model, line_up
+from shopfusion.training.registry import line_up
+from shopfusion.training.scoring import Ranked, chunk_rows, fit_models, score_chunks
 from shopfusion.training.stacker import Stacker, item_age_days, item_features
 
 
 def usable_models(data: Dataset, cfg: TrainConfig) -> list[str]:
     """The configured line-up, less the text model where the data has no item text."""
     return [n for n in line_up(cfg) if n != "text" or data.item_text is not None]
-
-
-@dataclass
-class Fitted:
-    """Each model's full score matrix (single-model metrics) and its view (what fusion reads,
-    as in serving), and its fit time."""
-
-    scores: dict[str, np.ndarray]
-    views: dict
-    fit_seconds: dict[str, float]
-    epochs: dict[str, int] = dataclasses.field(default_factory=dict)  # torch models' epochs kept
 
 
 def early_stop_on(split: Split, cfg: TrainConfig, seen: tuple | None):
@@ -66,25 +52,6 @@ def with_epochs(cfg: TrainConfig, epochs: dict[str, int]) -> TrainConfig:
     params = {**cfg.model_params, **{n: {**cfg.model_params.get(n, {}), "epochs": int(e)}
                                      for n, e in epochs.items()}}
     return dataclasses.replace(cfg, model_params=params)
-
-
-def fit_and_score(names: list[str], split: Split, data: Dataset, cfg: TrainConfig,
-                  stop=None) -> Fitted:
-    """Fit each model before the split's cut and score its users (`stop`: early stopping)."""
-    out = Fitted({}, {}, {})
-    depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
-    for name in track(names, f"fitting and scoring ({split.name})"):
-        model = build_model(name, cfg)
-        if stop is not None and hasattr(model, "early_stopping"):
-            model.early_stopping(stop)
-        t0 = time.perf_counter()
-        model.fit(split.train, data)
-        out.fit_seconds[name] = time.perf_counter() - t0
-        if stop is not None and getattr(model, "epochs_used", None) is not None:
-            out.epochs[name] = model.epochs_used
-        out.scores[name] = model.score(split.users, split.history)
-        out.views[name] = model.view(split.users, split.history, depth)
-    return out
 
 
 def ndcg10(ranks: np.ndarray) -> float:
@@ -116,20 +83,6 @@ def negatives_for(split: Split, data: Dataset, cfg: TrainConfig) -> np.ndarray:
     rng = np.random.default_rng(cfg.seed)
     return sample_negatives(interacted_in(data.interactions, split.users), data.interactions.n_items,
                             cfg.sampled_negatives, rng)
-
-
-def metrics(scores: np.ndarray, split: Split, negatives: np.ndarray, slices: dict[str, np.ndarray]) -> dict:
-    ranks = target_ranks(scores, split.targets)
-    top = top_items(scores, 10)
-    out = next_item_metrics(ranks, top, scores.shape[1])
-    sampled = sampled_ranks(scores, split.targets, negatives)
-    out.update({f"sampled{negatives.shape[1]}_{k}": v for k, v in next_item_metrics(
-        sampled, ks=(10,)).items() if k in ("hr@10", "ndcg@10")})
-    for name, mask in slices.items():
-        if mask.any():
-            out[f"{name}_ndcg@10"] = ndcg10(ranks[mask])
-            out[f"{name}_users"] = float(mask.sum())
-    return out
 
 
 def cold_slices(split: Split) -> dict[str, np.ndarray]:
@@ -189,20 +142,32 @@ def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, window
     """Fit models before each validation window and score it (with `exclude_history`, items a
     user interacted with before the target are neither candidates nor ranked)."""
     fused, stacked, ranks, epochs = [], [], {}, {}
+    depth = max(cfg.fusion_depth, stacker_depth)
     for valid in windows:
         seen = (interacted_in(valid.train, valid.users), valid.targets) if exclude_history else None
-        scored = fit_and_score(usable_models(data, cfg), valid, data, cfg, early_stop_on(valid, cfg, seen))
-        for name, e in scored.epochs.items():
+        fitted = fit_models(usable_models(data, cfg), valid, data, cfg, early_stop_on(valid, cfg, seen))
+        for name, e in fitted.epochs.items():
             epochs.setdefault(name, []).append(e)
-        fused.append(candidates(scored.views, cfg.fusion_depth, seen))
-        stacked.append((candidates(scored.views, stacker_depth, seen), valid.targets,
-                        *stacker_inputs(valid, data)))
-        for name, s in scored.scores.items():
-            ranks.setdefault(name, []).append(target_ranks(without_seen(s, seen), valid.targets))
+        window_fused, window_stacked = [], []
+        rows_per_chunk = chunk_rows(len(valid.users), data.interactions.n_items, cfg)
+        for chunk in score_chunks(fitted, valid, depth, rows_per_chunk):
+            mine = rows_of(seen, chunk.rows)
+            window_fused.append(candidates(chunk.views, cfg.fusion_depth, mine))
+            window_stacked.append(candidates(chunk.views, stacker_depth, mine))
+            for name, s in chunk.scores.items():
+                ranked = target_ranks(without_seen(s, mine), valid.targets[chunk.rows])
+                ranks.setdefault(name, []).append(ranked)
+        fused.append(Candidates.concat(window_fused))
+        stacked.append((Candidates.concat(window_stacked), valid.targets, *stacker_inputs(valid, data)))
     window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
     return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
                   {n: np.concatenate(r) for n, r in ranks.items()},
                   {n: int(np.median(e)) for n, e in epochs.items()})
+
+
+def rows_of(seen: tuple | None, rows: np.ndarray) -> tuple | None:
+    """(seen items, targets) of some evaluated users (positions in the split)."""
+    return None if seen is None else ([seen[0][r] for r in rows], seen[1][rows])
 
 
 def without_seen(scores: np.ndarray, seen: tuple | None) -> np.ndarray:
@@ -278,54 +243,65 @@ def tune_fusion(data: Dataset, cfg: TrainConfig, windows: list[Split] | None = N
     return dataclasses.replace(final, method=choose(selection, cfg.fusion), selection=selection)
 
 
-def candidate_recall(views: dict, depth: int, targets: np.ndarray) -> float:
-    """Share of targets among the candidates (the union of the models' top-`depth` lists):
-    what no fusion over them can rank."""
-    return float((candidates(views, depth).items == targets[:, None]).any(1).mean())
+def in_candidates(views: dict, depth: int, targets: np.ndarray) -> np.ndarray:
+    """Per user, whether the target is among the candidates (the union of the models'
+    top-`depth` lists): what no fusion over them can rank."""
+    return (candidates(views, depth).items == targets[:, None]).any(1)
 
 
 def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | None = None,
                   exclude_history: bool = False) -> dict:
     """Refit models before the test cut and read the test window (default: the temporal one)
-    once, for every model and every fusion method."""
+    once, for every model and every fusion method, a chunk of users at a time."""
     test = splits(data, cfg)[1] if test is None else test
     cfg = with_epochs(cfg, fusion.epochs)  # early stopping's choice on validation, if it ran
-    scored = fit_and_score(usable_models(data, cfg), test, data, cfg)
+    fitted = fit_models(usable_models(data, cfg), test, data, cfg)
+    n_items = data.interactions.n_items
     seen = (interacted_in(test.train, test.users), test.targets) if exclude_history else None
-    scores = {n: without_seen(s, seen) for n, s in scored.scores.items()}
-    fused = fusion.dense_scores(scored.views, *stacker_inputs(test, data), data.interactions.n_items, seen)
     negatives = negatives_for(test, data, cfg)
+    item_feats, history_len = stacker_inputs(test, data)
+    depths = sorted({fusion.depth, fusion.stacker.depth})
+    models, methods = {n: Ranked() for n in fitted.models}, {m: Ranked() for m in METHODS}
+    hits = {d: [] for d in depths}
+    depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
+    for chunk in score_chunks(fitted, test, depth, chunk_rows(len(test.users), n_items, cfg)):
+        mine, targets, negs = rows_of(seen, chunk.rows), test.targets[chunk.rows], negatives[chunk.rows]
+        for name, s in chunk.scores.items():
+            models[name].add(without_seen(s, mine), targets, negs)
+        fused = fusion.dense_scores(chunk.views, item_feats, history_len[chunk.rows], n_items, mine)
+        for method, s in fused.items():
+            methods[method].add(s, targets, negs)
+        for d in depths:
+            hits[d].append(in_candidates(chunk.views, d, targets))
     slices = cold_slices(test)
     report = {
         "protocol": {"split": test.name, "exclude_history": exclude_history,
                      "test_cut": float(test.cut), "test_users": len(test.users),
-                     "items": data.interactions.n_items, "train_events": len(test.train.user)},
-        "models": {n: metrics(s, test, negatives, slices) for n, s in scores.items()},
-        "fusion": {n: metrics(s, test, negatives, slices) for n, s in fused.items()},
+                     "items": n_items, "train_events": len(test.train.user)},
+        "models": {n: r.metrics(n_items, negatives.shape[1], slices) for n, r in models.items()},
+        "fusion": {m: r.metrics(n_items, negatives.shape[1], slices) for m, r in methods.items()},
         "served": fusion.method,
         "weights": fusion.weights,
         "valid_ndcg@10": fusion.valid_ndcg,
         "selection_ndcg@10": fusion.selection,
-        "candidate_recall": {f"@{d}": candidate_recall(scored.views, d, test.targets)
-                             for d in sorted({fusion.depth, fusion.stacker.depth})},
-        "fit_seconds": scored.fit_seconds,
+        "candidate_recall": {f"@{d}": float(np.concatenate(h).mean()) if h else 0.0 for d, h in hits.items()},
+        "fit_seconds": fitted.fit_seconds,
         "epochs_used": fusion.epochs,
     }
     summary = report["summary"] = summarize(report, fusion.single, fusion.method)
     pairs = {"fusion_gain_ci95": (fusion.single, fusion.method),
              "fusion_gain_oracle_ci95": (summary["oracle_single"], summary["oracle_fusion"])}
     for key, (single, method) in pairs.items():
-        summary[key] = gain_interval(scores[single], fused[method], test.targets, cfg.seed)
+        summary[key] = gain_interval(models[single].ndcg10_per_user(), methods[method].ndcg10_per_user(),
+                                     cfg.seed)
     return report
 
 
-def gain_interval(single: np.ndarray, fused: np.ndarray, targets: np.ndarray, seed: int,
-                  draws: int = 2000) -> list[float]:
-    """95% paired bootstrap interval, over test users, of fused NDCG@10 / single NDCG@10 - 1:
-    whether a gain (or loss) is larger than the test window's noise."""
-    per_user = [ndcg_per_user(target_ranks(scores, targets), 10) for scores in (single, fused)]
-    draw = np.random.default_rng(seed).integers(0, len(targets), (draws, len(targets)))
-    gains = per_user[1][draw].mean(1) / np.maximum(per_user[0][draw].mean(1), 1e-12) - 1
+def gain_interval(single: np.ndarray, fused: np.ndarray, seed: int, draws: int = 2000) -> list[float]:
+    """95% paired bootstrap interval, over test users (their NDCG@10 under each), of fused
+    NDCG@10 / single NDCG@10 - 1: whether a gain (or loss) is larger than the test's noise."""
+    draw = np.random.default_rng(seed).integers(0, len(single), (draws, len(single)))
+    gains = fused[draw].mean(1) / np.maximum(single[draw].mean(1), 1e-12) - 1
     return [float(q) for q in np.quantile(gains, [0.025, 0.975])]
 
 
@@ -333,9 +309,14 @@ def evaluate_leave_last_out(data: Dataset, cfg: TrainConfig) -> dict:
     """Single models under per-user leave-last-out, for comparison with published numbers.
     A report only: fusion, packaging and the gate use the temporal protocol."""
     llo = leave_last_out(data, cfg.max_len)
-    scores = fit_and_score(usable_models(data, cfg), llo, data, cfg).scores
+    fitted = fit_models(usable_models(data, cfg), llo, data, cfg)
     negatives = negatives_for(llo, data, cfg)
-    return {n: metrics(s, llo, negatives, {}) for n, s in scores.items()}
+    ranked = {n: Ranked() for n in fitted.models}
+    n_items = data.interactions.n_items
+    for chunk in score_chunks(fitted, llo, 1, chunk_rows(len(llo.users), n_items, cfg)):
+        for name, s in chunk.scores.items():
+            ranked[name].add(s, llo.targets[chunk.rows], negatives[chunk.rows])
+    return {n: r.metrics(n_items, negatives.shape[1], {}) for n, r in ranked.items()}
 
 
 def evaluate_leave_one_out(data: Dataset, cfg: TrainConfig) -> dict:
