@@ -56,6 +56,12 @@ FIGURES: list[tuple[str, str, object]] = [
     ("feedback_to_recommend_p99_ms", "click (`/feedback`) to a recommendation based on it, p99", ms),
     ("search_rps_ratio_vs_noop", "search throughput over a no-op BentoML service", times),
     ("validate_1m_rows_s", "validate 1M events (fresh `shopfusion validate` process)", seconds),
+    ("ingest_interactions_10m_s", "ingest your own 10M-line log (`--source interactions`)", seconds),
+    ("ingest_interactions_10m_peak_gb", "the same, peak memory (GB; chunked reading)", shown("{:.2f}")),
+    ("llo_ml100k_sasrec_ndcg10_full", "MovieLens-100k through `shopfusion benchmark`: SASRec NDCG@10 "
+     "(leave-one-out, full ranking)", shown("{:.4f}")),
+    ("llo_ml100k_fusion_gain_rel", "the same: served fusion over the best single model", 
+     interval("llo_ml100k_fusion_gain_rel")),
     ("validation_rows_lost", "rows lost: landed minus validated + quarantined, read back from files", count),
     ("drift_report_1m_s", "drift report, 1M reference + 1M current rows", seconds),
     ("drift_detected_heldout_share", "drift alarms on held-out seeds, 8 kinds x 25/50/100% magnitude", share),
