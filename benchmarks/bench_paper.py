@@ -5,6 +5,10 @@ model and fusion method, early stopping on the validation items) in a scratch pr
 
 Run: `python -m benchmarks.bench_paper` (~40 min on 2 cores). The report (both evals: full
 ranking and sampled-100) lands in reports/benchmark/ml100k.{json,md} of this checkout.
+
+`--scale`: the memory bound instead: a generated shop of 25k items whose users give 30k
+leave-one-out test users, all six models for one epoch, and the benchmark's peak resident
+memory (goal: within 8 GB; users are scored in chunks, train.eval_chunk_cells).
 """
 
 from __future__ import annotations
@@ -24,7 +28,47 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "shopfusion.cli"]
 
 
+# The benchmark command in a fresh interpreter that reports its own peak resident memory.
+MEASURE = """
+import resource, sys
+from shopfusion.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+finally:
+    print("peak_gb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, file=sys.stderr)
+"""
+SCALE = {"n_users": 36_000, "n_items": 25_000, "n_events": 700_000}
+
+
+def scale() -> None:
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        params = yaml.safe_load((REPO / "params.yaml").read_text())
+        params["generator"].update(SCALE)
+        (project / "params.yaml").write_text(yaml.safe_dump(params))
+        for args in (["ingest"], ["validate"], ["features"]):
+            print("shopfusion", " ".join(args), flush=True)
+            subprocess.run(CLI + args, cwd=project, check=True, stdout=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        args = ["benchmark", "--max-epochs", "1", "--patience", "0", "--max-users", "30000", "--name", "scale"]
+        run = subprocess.run([sys.executable, "-c", MEASURE, *args], cwd=project, check=True,
+                             capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        peak = float(run.stderr.strip().splitlines()[-1].split()[-1])
+        report = json.loads((project / "reports/benchmark/scale.json").read_text())
+    proto = report["protocol"]
+    print(f"{proto['test_users']:,} users x {proto['items']:,} items, {len(report['models'])} models: "
+          f"peak {peak:.2f} GB, {seconds:.0f} s")
+    print(machine())
+    record(benchmark_30k_users_peak_gb=peak, benchmark_30k_users_s=seconds,
+           benchmark_30k_users_models=len(report["models"]), benchmark_30k_users_items=proto["items"])
+
+
 def main() -> None:
+    if "--scale" in sys.argv:
+        return scale()
     shared = (REPO / load_params(REPO / "params.yaml").ingest.shared_data_dir).resolve()
     log = shared / "recbole-ml-100k" / "ml-100k.inter.gz"
     with tempfile.TemporaryDirectory() as tmp:
