@@ -52,12 +52,12 @@ def scale() -> None:
             print("shopfusion", " ".join(args), flush=True)
             subprocess.run(CLI + args, cwd=project, check=True, stdout=subprocess.DEVNULL)
         t0 = time.perf_counter()
-        args = ["benchmark", "--max-epochs", "1", "--patience", "0", "--max-users", "30000", "--name", "scale"]
+        args = ["benchmark", "--max-epochs", "1", "--patience", "0", "--max-users", "30000", "--name", "x"]
         run = subprocess.run([sys.executable, "-c", MEASURE, *args], cwd=project, check=True,
                              capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         peak = float(run.stderr.strip().splitlines()[-1].split()[-1])
-        report = json.loads((project / "reports/benchmark/scale.json").read_text())
+        report = json.loads((project / "reports/benchmark/x.json").read_text())
     proto = report["protocol"]
     print(f"{proto['test_users']:,} users x {proto['items']:,} items, {len(report['models'])} models: "
           f"peak {peak:.2f} GB, {seconds:.0f} s")
