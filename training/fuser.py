@@ -33,6 +33,7 @@ class Fuser:
     valid_ndcg: dict[str, float] = field(default_factory=dict)  # each model's, on validation
     selection: dict[str, float] = field(default_factory=dict)  # each method's, out of fold
     epochs: dict[str, int] = field(default_factory=dict)  # torch models' epochs early stopping kept
+    selection_windows: dict[str, list[float]] = field(default_factory=dict)  # each method's, per window
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -85,6 +86,7 @@ class Fuser:
         spec = {"method": self.method, "weights": self.weights, "fusion_depth": self.depth,
                 "stacker_depth": self.stacker.depth, "valid_ndcg@10": self.valid_ndcg,
                 "selection_ndcg@10": self.selection, "single": self.single, "epochs_used": self.epochs,
+                "selection_ndcg@10_by_window": self.selection_windows,
                 **extra}
         (folder / SPEC).write_text(json.dumps(spec, indent=2))
         return spec
@@ -96,4 +98,5 @@ class Fuser:
         spec = json.loads((folder / SPEC).read_text())
         return cls(spec["method"], spec["weights"], spec["fusion_depth"],
                    Stacker.load(folder / STACKER, spec["stacker_depth"]), spec["valid_ndcg@10"],
-                   spec.get("selection_ndcg@10", {}), spec.get("epochs_used", {}))
+                   spec.get("selection_ndcg@10", {}), spec.get("epochs_used", {}),
+                   spec.get("selection_ndcg@10_by_window", {}))

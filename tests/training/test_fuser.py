@@ -89,3 +89,14 @@ def test_the_choice_never_falls_below_the_best_single_model_on_validation():
     assert choose(held_out(0.30, 0.30, 0.30), "auto") == "single"  # a tie: the simpler
     assert choose(held_out(0.30, 0.31, 0.33), "auto") == "stacker"
     assert choose(held_out(0.30, 0.31, 0.33), "rrf") == "rrf"  # fixed in params
+
+
+def test_with_several_windows_a_fusion_serves_only_if_it_holds_in_every_one():
+    pooled = {"single": 0.30, "weighted": 0.33, "rrf": 0.2, "borda": 0.2, "stacker": 0.31}
+    windows = {"single": [0.30, 0.30], "weighted": [0.40, 0.26], "rrf": [0.2, 0.2], "borda": [0.2, 0.2],
+               "stacker": [0.31, 0.31]}
+    assert choose(pooled, "auto") == "weighted"  # pooled alone: the larger mean
+    assert choose(pooled, "auto", windows) == "stacker"  # weighted loses the second window
+    windows["stacker"] = [0.32, 0.29]
+    assert choose(pooled, "auto", windows) == "single"
+    assert choose(pooled, "auto", {m: [v] for m, v in pooled.items()}) == "weighted"  # one window: as before
