@@ -63,8 +63,9 @@ def scale() -> None:
     print(f"{proto['test_users']:,} users x {proto['items']:,} items, {len(report['models'])} models: "
           f"peak {peak:.2f} GB, {seconds:.0f} s")
     print(machine())
-    record(benchmark_scale_peak_gb=peak, benchmark_scale_s=seconds, benchmark_scale_models=len(report["models"]),
-           benchmark_scale_items=proto["items"], benchmark_scale_users=proto["test_users"])
+    record(benchmark_scale_peak_gb=peak, benchmark_scale_s=seconds,
+           benchmark_scale_models=len(report["models"]), benchmark_scale_items=proto["items"],
+           benchmark_scale_users=proto["test_users"])
 
 
 def main() -> None:
