@@ -12,8 +12,8 @@ from shopfusion.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["ingest", "validate", "features", "train", "fuse", "evaluate", "benchmark",
-                                     "params"])
+@pytest.mark.parametrize("command", ["ingest", "validate", "features", "train", "fuse", "evaluate",
+                                     "benchmark", "params"])
 def test_each_subcommand_explains_itself(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
