@@ -14,6 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
+# Landed beside an event's contract columns by an adapter that could not read its line (the
+# reason, as text); the validate stage quarantines every row that carries one.
+PARSE_ERROR = "parse_error"
 
 # Logical type -> (arrow type, pandas dtype, python type for request models)
 _TYPES: dict[str, tuple[pa.DataType, str, type]] = {

@@ -36,18 +36,25 @@ def load_source(params: Params) -> tuple[ShopData, pd.Series | None]:
     return ShopData(data.catalog, events, data.judgments), truth
 
 
-def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
-    """Append the events the service accepted (its durable log) to the landed batch; they
-    were validated on arrival and are validated again with the batch."""
+def feedback_events(feedback_dir: Path) -> pd.DataFrame:
+    """The events the service accepted (its durable log), in the contract; they were validated
+    on arrival and are validated again with the batch they join."""
     import pandas as pd
 
     from shopfusion.contracts import EVENTS
     from shopfusion.logs import feedback_log
 
     fb = feedback_log(feedback_dir).read() if feedback_dir.is_dir() else pd.DataFrame()
+    return EVENTS.conform(fb) if len(fb) else EVENTS.empty()
+
+
+def with_feedback(data: ShopData, feedback_dir: Path) -> tuple[ShopData, int]:
+    """Append the service's accepted events to the landed batch."""
+    import pandas as pd
+
+    fb = feedback_events(feedback_dir)
     if not len(fb):
         return data, 0
-    fb = EVENTS.conform(fb)
     events = pd.concat([data.events, fb.astype(data.events.dtypes.to_dict())], ignore_index=True)
     return ShopData(data.catalog, events, data.judgments), len(fb)
 
@@ -58,12 +65,10 @@ def land_interactions(params: Params, out: Path) -> dict:
     from shopfusion.io import write_events
 
     manifest = land(params.ingest.interactions, out)
-    from shopfusion.contracts import EVENTS
-
-    fb, n_feedback = with_feedback(ShopData(None, EVENTS.empty(), None), Path(params.serve.feedback_dir))
-    if n_feedback:
-        write_events(landed(fb.events, None), out / "events", batch_id="interactions-feedback")
-    manifest.update(source="interactions", feedback_events=n_feedback)
+    fb = feedback_events(Path(params.serve.feedback_dir))
+    if len(fb):
+        write_events(landed(fb, None), out / "events", batch_id="interactions-feedback")
+    manifest.update(source="interactions", feedback_events=len(fb))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 

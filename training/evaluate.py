@@ -149,7 +149,7 @@ def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, window
         for name, e in fitted.epochs.items():
             epochs.setdefault(name, []).append(e)
         window_fused, window_stacked = [], []
-        rows_per_chunk = chunk_rows(len(valid.users), data.interactions.n_items, cfg)
+        rows_per_chunk = chunk_rows(data.interactions.n_items, cfg)
         for chunk in score_chunks(fitted, valid, depth, rows_per_chunk):
             mine = rows_of(seen, chunk.rows)
             window_fused.append(candidates(chunk.views, cfg.fusion_depth, mine))
@@ -275,7 +275,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | 
     models, methods = {n: Ranked() for n in fitted.models}, {m: Ranked() for m in METHODS}
     hits = {d: [] for d in depths}
     depth = max(cfg.fusion_depth, cfg.stacker.get("depth", 50))
-    for chunk in score_chunks(fitted, test, depth, chunk_rows(len(test.users), n_items, cfg)):
+    for chunk in score_chunks(fitted, test, depth, chunk_rows(n_items, cfg)):
         mine, targets, negs = rows_of(seen, chunk.rows), test.targets[chunk.rows], negatives[chunk.rows]
         for name, s in chunk.scores.items():
             models[name].add(without_seen(s, mine), targets, negs)
@@ -325,7 +325,7 @@ def evaluate_leave_last_out(data: Dataset, cfg: TrainConfig) -> dict:
     negatives = negatives_for(llo, data, cfg)
     ranked = {n: Ranked() for n in fitted.models}
     n_items = data.interactions.n_items
-    for chunk in score_chunks(fitted, llo, 1, chunk_rows(len(llo.users), n_items, cfg)):
+    for chunk in score_chunks(fitted, llo, 1, chunk_rows(n_items, cfg)):
         for name, s in chunk.scores.items():
             ranked[name].add(s, llo.targets[chunk.rows], negatives[chunk.rows])
     return {n: r.metrics(n_items, negatives.shape[1], {}) for n, r in ranked.items()}

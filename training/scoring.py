@@ -52,7 +52,8 @@ class Chunk:
     views: dict  # model -> its view (what fusion reads)
 
 
-def chunk_rows(n_users: int, n_items: int, cfg: TrainConfig) -> int:
+def chunk_rows(n_items: int, cfg: TrainConfig) -> int:
+    """Users scored at once: about eval_chunk_cells scores per model."""
     return max(1, cfg.eval_chunk_cells // max(n_items, 1))
 
 
@@ -73,11 +74,10 @@ class Ranked:
     top: list[np.ndarray] = field(default_factory=list)  # top-10 items
     sampled: list[np.ndarray] = field(default_factory=list)  # rank among the sampled negatives
 
-    def add(self, scores: np.ndarray, targets: np.ndarray, negatives: np.ndarray | None = None) -> None:
+    def add(self, scores: np.ndarray, targets: np.ndarray, negatives: np.ndarray) -> None:
         self.ranks.append(target_ranks(scores, targets))
         self.top.append(top_items(scores, 10))
-        if negatives is not None:
-            self.sampled.append(sampled_ranks(scores, targets, negatives))
+        self.sampled.append(sampled_ranks(scores, targets, negatives))
 
     @property
     def all_ranks(self) -> np.ndarray:

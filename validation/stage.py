@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from shopfusion.config import ValidateConfig
-from shopfusion.contracts import CATALOG, EVENTS, JUDGMENTS, Contract
+from shopfusion.contracts import CATALOG, EVENTS, JUDGMENTS, PARSE_ERROR, Contract
 from shopfusion.io import read_parquet
 from shopfusion.validation.route import Routed, cast, evaluate, route
 from shopfusion.validation.rules import Rule, contract_rules, event_rules
 from shopfusion.validation.suite import DOCS_INDEX, run_suites
 
-PARSE_ERROR = "parse_error"  # landed by the interactions adapter beside the contract's columns
-PARSE_REASON = "unparseable_line:parse_error"
+PARSE_REASON = f"unparseable_line:{PARSE_ERROR}"
 
 
 class BatchRejected(RuntimeError):

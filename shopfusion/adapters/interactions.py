@@ -24,10 +24,9 @@ import pandas as pd
 
 from shopfusion.adapters import SourceError, require
 from shopfusion.config import InteractionsConfig
-from shopfusion.contracts import CATALOG, EVENT_TYPES, EVENTS
+from shopfusion.contracts import CATALOG, EVENT_TYPES, EVENTS, PARSE_ERROR
 from shopfusion.io import day_strings
 
-PARSE_ERROR = "parse_error"  # landed beside the contract's columns; validation quarantines on it
 FIELDS = ("user", "item", "ts", "event", "rating", "session", "price", "quantity")
 # Column names tried, in order, for a field the map does not name.
 GUESSES = {
@@ -187,7 +186,7 @@ def parse_times(text: pd.Series, unit: str) -> pd.Series:
         seconds = n.where(~millis, n / 1000.0)
         out[is_number] = pd.to_datetime(seconds, unit="s", utc=True)
     rest = text.notna() & ~is_number
-    if rest.any() and unit != "s" and unit != "ms":
+    if rest.any() and unit in ("auto", "iso"):
         out[rest] = pd.to_datetime(text[rest], utc=True, errors="coerce", format="ISO8601")
     return out
 
@@ -353,8 +352,8 @@ def land(cfg: InteractionsConfig, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = malformed = 0
     seen: list[pd.Series] = []  # per chunk, each item's first event
+    newest: list[pd.Timestamp] = []  # per chunk, its last event
     users: set[str] = set()
-    span = [pd.NaT, pd.NaT]
     cols = None
     for k, (raw, bad) in enumerate(track(read_chunks(path, fmt, cfg.chunk_rows), f"ingesting {path.name}")):
         if cols is None and len(raw.columns):
@@ -368,17 +367,16 @@ def land(cfg: InteractionsConfig, out_dir: Path) -> dict:
         malformed += len(bad)
         write_events(events, out_dir / "events", batch_id=f"interactions-{k:05d}")
         ok = events.dropna(subset=["item_id", "ts"])
-        seen.append(ok.groupby("item_id")["ts"].min())
-        users.update(events["user_id"].dropna().unique())
         if len(ok):
-            span = [min(x for x in (span[0], ok["ts"].min()) if pd.notna(x)),
-                    max(x for x in (span[1], ok["ts"].max()) if pd.notna(x))]
+            seen.append(ok.groupby("item_id")["ts"].min())
+            newest.append(ok["ts"].max())
+        users.update(events["user_id"].dropna().unique())
     if rows == 0:
         raise SourceError(f"{path}: no interactions read")
-    first_seen = pd.concat([s for s in seen if len(s)]).groupby(level=0).min() if any(map(len, seen)) \
-        else pd.Series(dtype="datetime64[ns, UTC]")
+    first_seen = pd.concat(seen).groupby(level=0).min() if seen else pd.Series(dtype="datetime64[ns, UTC]")
+    first, last = (first_seen.min(), max(newest)) if seen else (None, None)
     items = read_items(items_path, cfg.items_map) if items_path is not None else None
-    log_start = span[0] if pd.notna(span[0]) else pd.Timestamp(cfg.sequence_start, tz="UTC")
+    log_start = first if seen else pd.Timestamp(cfg.sequence_start, tz="UTC")
     catalog = catalog_for(items, first_seen, log_start)
     catalog.to_parquet(out_dir / "catalog.parquet", index=False)
     JUDGMENTS.empty().to_parquet(out_dir / "judgments.parquet", index=False)
@@ -386,8 +384,7 @@ def land(cfg: InteractionsConfig, out_dir: Path) -> dict:
                 "events": rows, "malformed_lines": malformed, "items": len(catalog),
                 "item_file": str(items_path) if items_path else None,
                 "item_text": has_item_text(catalog), "users": len(users),
-                "first_ts": None if pd.isna(span[0]) else span[0].isoformat(),
-                "last_ts": None if pd.isna(span[1]) else span[1].isoformat(),
+                "first_ts": first and first.isoformat(), "last_ts": last and last.isoformat(),
                 "timestamps": "synthesized from file order" if fmt == "sequences" else "read",
                 "full_history": cfg.full_history}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
