@@ -106,7 +106,7 @@ def _feast_reader(reader):
 
 
 def push_to_visible(store, n: int) -> tuple[float, float]:
-    from shopfusion.features.realtime import push_event
+    from shopfusion.features.realtime import push_events
     from shopfusion.features.store import FeatureReader
 
     reader = FeatureReader(store)
@@ -114,8 +114,8 @@ def push_to_visible(store, n: int) -> tuple[float, float]:
     for i in range(n):
         item, user = f"i{i % 97}", f"bench-user-{i % 13}"
         t0 = time.perf_counter()
-        push_event(store, {"user_id": user, "item_id": item, "event_type": "click",
-                           "ts": pd.Timestamp.now(tz="UTC")}, n_recent=20)
+        push_events(store, [{"user_id": user, "item_id": item, "event_type": "click",
+                             "ts": pd.Timestamp.now(tz="UTC")}], n_recent=20)
         while reader.read("sequential_v1", [{"user_id": user}])[
                 "user_recent__recent_items"][0][0] != item:
             pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,20 @@ from shopfusion.bundle import champion_bundle, champion_history
 from shopfusion.config import Params
 from shopfusion.logs import feedback_log, feedback_quarantine, request_log
 from shopfusion.privacy import pseudonymize
-from shopfusion.serving.batching import LoopBatcher
+from shopfusion.serving.batching import LoopBatcher, SerialLane
 from shopfusion.serving.engine import Engine, Ranking, Scored
 from shopfusion.serving.store_guard import StoreGuard
 from shopfusion.training.fusion import dense
 
 RECENT_ITEMS = "sequential_v1"  # the feature service with user_recent: all that recommend reads
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A feedback request's share of one lane call: events to log and push, rows to quarantine."""
+    events: list[dict]
+    received: str
+    quarantined: list[dict]
 
 
 class BundleRefused(RuntimeError):
@@ -38,7 +47,8 @@ class Runtime:
         self.accepted_ids = set(self.feedback.read().get("event_id", pd.Series(dtype=str)))
         guard = params.serve.online_store
         self.store = StoreGuard(self._open_reader, guard["failures_to_open"], guard["open_s"])
-        self._feedback_lock = asyncio.Lock()  # a batch's dedupe, log and pushes stay in order
+        self.feedback_lane = SerialLane(self._log_and_push, params.serve.feedback_events_per_push,
+                                        weight=lambda accepted: max(len(accepted.events), 1))
         wait_s = params.serve.max_batch_wait_ms / 1000
         self.batcher = LoopBatcher(self._score, params.serve.max_batch, wait_s)  # on the loop
         self.query_batcher = LoopBatcher(self._encode_queries, params.serve.max_batch, wait_s)
@@ -89,6 +99,7 @@ class Runtime:
                 "models": m["models"], "items": m["items"], "users": m["users"],
                 "answer_cache": self.engine.answers.stats(),
                 "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests},
+                "feedback_lane": {"calls": self.feedback_lane.calls, "requests": self.feedback_lane.items},
                 "query_batches": {"calls": self.query_batcher.calls,
                                   "requests": self.query_batcher.requests},
                 "online_store": self.store.status(), "skipped_bundles": self.skipped}
@@ -206,42 +217,61 @@ class Runtime:
     async def accept_feedback(self, events: list[dict]) -> dict:
         """Validate like ingested data, log durably, then push to the online store.
 
-        On the event loop, yielding to other requests after each push: in a request thread
-        every GIL release of the push (SQLite, Arrow, numpy) would queue behind the busy loop."""
-        async with self._feedback_lock:
-            return await self._accept_feedback(events)
-
-    async def _accept_feedback(self, events: list[dict]) -> dict:
-        from shopfusion.features.realtime import push_event
+        Validation and dedupe run at once on the loop; the durable write and the push go
+        through the feedback lane (one at a time, in arrival order), which gives every request
+        waiting meanwhile one fsync and one push together. A large request goes in chunks of
+        `serve.feedback_events_per_push`, so a single click waits for one chunk, not for all."""
         from shopfusion.validation.rows import route_events
         from shopfusion.validation.rules import describe
 
         engine, now = self.engine, pd.Timestamp.now(tz="UTC")
         routed = route_events(events, engine.item_index, self.params.validate, now, engine.data_end)
         new = [e for e in routed.validated if e["event_id"] not in self.accepted_ids]
-        received = now.isoformat()
-        self.feedback.append([{**e, "ts": e["ts"].isoformat(), "received_at": received} for e in new])
-        self.quarantine.append([{**e, "received_at": received} for e in routed.quarantine])
-        self.accepted_ids.update(e["event_id"] for e in new)
-        pushed, problem = 0, None
+        self.accepted_ids.update(e["event_id"] for e in new)  # claimed now: a resend racing us is a duplicate
         for event in new:
-            user = event["user_id"]
             if event["event_type"] == "purchase":  # a new set: requests may be reading the old one
+                user = event["user_id"]
                 engine.purchased[user] = engine.purchased.get(user, set()) | set(
                     engine.known_items([event["item_id"]]))
-            # on failure it is logged durably already: the next materialization has it
-            _, failed = await self.store.call(lambda r, event=event: push_event(
-                r.store, event, self.params.features.recent_items, engine.item_attrs),
-                self.params.serve.online_store["write_timeout_ms"] / 1000,
-                wait_open_s=self.params.serve.online_store["open_timeout_ms"] / 1000)
-            pushed, problem = pushed + (failed is None), failed or problem
-            # after the push: an answer computed from the features before it is then never kept
-            engine.answers.invalidate({user})
-            await asyncio.sleep(0)  # let waiting requests run between pushes
+        received, size = now.isoformat(), self.params.serve.feedback_events_per_push
+        chunks = [new[i: i + size] for i in range(0, len(new), size)] or [[]]
+        pushed, problem = 0, None
+        for n, chunk in enumerate(chunks):
+            quarantined = [{**e, "received_at": received} for e in routed.quarantine] if n == 0 else []
+            try:
+                done, failed = await self.feedback_lane.submit(_Accepted(chunk, received, quarantined))
+            except BaseException:  # not logged: a resend must not be taken for a duplicate
+                self.accepted_ids.difference_update(e["event_id"] for c in chunks[n:] for e in c)
+                raise
+            pushed, problem = pushed + done, failed or problem
         return {"accepted": len(new), "duplicates": len(routed.validated) - len(new), "pushed": pushed,
                 "rejected": [{"event_id": e["event_id"], "reasons": e["reasons"],
                               "messages": [describe(r) for r in e["reasons"]]} for e in routed.quarantine],
                 "degraded": problem is not None, "problem": problem}
+
+    async def _log_and_push(self, batch: list[_Accepted]) -> list[tuple[int, str | None]]:
+        """One lane call: every waiting request's events logged durably in one write (off the
+        loop), then pushed in one store call; (events pushed, problem) per request."""
+        from shopfusion.features.realtime import push_events
+
+        engine = self.engine
+        events = [e for accepted in batch for e in accepted.events]
+        await asyncio.to_thread(self._log, batch)
+        if not events:
+            return [(0, None)] * len(batch)
+        # on failure it is logged durably already: the next materialization has it
+        _, failed = await self.store.call(
+            lambda r: push_events(r.store, events, self.params.features.recent_items, engine.item_attrs),
+            self.params.serve.online_store["write_timeout_ms"] / 1000,
+            wait_open_s=self.params.serve.online_store["open_timeout_ms"] / 1000)
+        # after the push: an answer computed from the features before it is then never kept
+        engine.answers.invalidate({e["user_id"] for e in events})
+        return [(0 if failed else len(accepted.events), failed) for accepted in batch]
+
+    def _log(self, batch: list[_Accepted]) -> None:
+        self.feedback.append([{**e, "ts": e["ts"].isoformat(), "received_at": accepted.received}
+                              for accepted in batch for e in accepted.events])
+        self.quarantine.append([row for accepted in batch for row in accepted.quarantined])
 
     def log_request(self, endpoint: str, user_id: str | None, started: float, **fields) -> None:
         self.requests.append([{"ts": pd.Timestamp.now(tz="UTC").isoformat(), "endpoint": endpoint,

@@ -171,7 +171,7 @@ class ShopFusion:
         self.runtime.log_request("similar", None, t0, items=items, k=k)
         return [ScoredItem(item_id=i, score=s) for i, s in zip(items, scores)]
 
-    # async: accepted on the loop, which yields between pushes (Runtime.accept_feedback)
+    # async: validated on the loop; logged and pushed through the feedback lane (Runtime.accept_feedback)
     @bentoml.api(route="/feedback")
     async def feedback(self, events: Annotated[list[FeedbackEvent],
                                                Field(min_length=1, max_length=LIMITS["max_events"])]

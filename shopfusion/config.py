@@ -198,6 +198,9 @@ class ServeConfig:
     max_batch: int = 16  # concurrent recommend requests scored in one call (serving/batching.py)
     max_batch_wait_ms: float = 3.0  # a batch opened right after another stays open this long
     max_k: int = 100  # the most items one request may ask for (`k`)
+    # feedback events logged and pushed in one lane call (serving/batching.py SerialLane):
+    # concurrent clicks share a call; a larger request goes in chunks of this size
+    feedback_events_per_push: int = 64
     gil_switch_interval_ms: float = 0.5  # CPython's 5 ms starves the sync APIs' threads beside the loop
     # HNSW (faiss) top lists per factored model for catalogs of at least min_items; exact below
     ann: dict = field(default_factory=lambda: {"min_items": 20000, "m": 32, "ef_construction": 80,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopfusion.features.realtime import push_event
+from shopfusion.features.realtime import push_events
 from shopfusion.features.store import StoreNotReady, check_fresh, online_features, open_store
 from tests.features.conftest import NO_TEXT
 
@@ -61,13 +61,19 @@ def test_redis_profile_serves_and_takes_pushes(redis_store, small_shop):
 
 
 def _assert_push_visible(store):
-    user = "u-realtime-test"
-    for item in ("i10", "i11", "i10"):
-        push_event(store, {"user_id": user, "item_id": item, "event_type": "click",
-                           "ts": pd.Timestamp.now(tz="UTC")}, n_recent=NO_TEXT.recent_items)
-    got = online_features(store, "sequential_v1", [{"user_id": user}])
-    assert got["user_recent__recent_items"][0] == ["i10", "i11"]
-    assert got["user_recent__last_event_type"][0] == "click"
+    user, other = "u-realtime-test", "u-realtime-other"
+
+    def event(who, item, kind="click"):
+        return {"user_id": who, "item_id": item, "event_type": kind, "ts": pd.Timestamp.now(tz="UTC")}
+
+    push_events(store, [event(user, "i10")], n_recent=NO_TEXT.recent_items)
+    # one call, two users' events interleaved: each user's folded in order, the other's apart
+    rows = push_events(store, [event(user, "i11"), event(other, "i12"), event(user, "i10", "add_to_cart")],
+                       n_recent=NO_TEXT.recent_items)
+    assert [r["user_id"] for r in rows] == [user, other]
+    got = online_features(store, "sequential_v1", [{"user_id": user}, {"user_id": other}])
+    assert got["user_recent__recent_items"] == [["i10", "i11"], ["i12"]]
+    assert got["user_recent__last_event_type"] == ["add_to_cart", "click"]
 
 
 def test_the_plain_feast_push_api_feeds_the_same_view(sqlite_store):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from shopfusion.config import ServeConfig
-from shopfusion.serving.batching import LoopBatcher
+from shopfusion.serving.batching import LoopBatcher, SerialLane
 
 
 def recording_batcher(max_batch=8, max_wait_s=0.001, fail=False):
@@ -132,3 +132,50 @@ def test_an_awaiting_batch_failure_reaches_every_caller():
         return await asyncio.gather(*(batcher.submit(i) for i in range(2)), return_exceptions=True)
 
     assert [str(e) for e in asyncio.run(main())] == ["store down"] * 2
+
+
+def recording_lane(max_weight=4, fail_on=None):
+    """A lane whose calls take 10 ms; records each call's items."""
+    calls = []
+
+    async def fn(items):
+        calls.append(list(items))
+        await asyncio.sleep(0.01)
+        if fail_on in items:
+            raise RuntimeError("disk full")
+        return [f"done {item}" for item in items]
+
+    return SerialLane(fn, max_weight, weight=len), calls
+
+
+def test_a_lane_runs_one_call_at_a_time_taking_all_that_waited_in_arrival_order():
+    lane, calls = recording_lane(max_weight=4)
+
+    async def main():
+        first = asyncio.ensure_future(lane.submit("a"))
+        await asyncio.sleep(0)  # the first call has started: the rest wait for it, together
+        rest = await asyncio.gather(*(lane.submit(x) for x in ("b", "cc", "d", "eee")))
+        return [await first, *rest]
+
+    assert asyncio.run(main()) == ["done a", "done b", "done cc", "done d", "done eee"]
+    # weight = len: b + cc + d fill 4, eee waits for the next call
+    assert calls == [["a"], ["b", "cc", "d"], ["eee"]] and (lane.calls, lane.items) == (3, 5)
+
+
+def test_an_item_heavier_than_the_bound_still_goes_alone():
+    lane, calls = recording_lane(max_weight=2)
+
+    async def main():
+        return await asyncio.gather(lane.submit("xxxxx"), lane.submit("y"))
+
+    assert asyncio.run(main()) == ["done xxxxx", "done y"] and calls == [["xxxxx"], ["y"]]
+
+
+def test_a_failed_lane_call_reaches_its_callers_and_the_lane_goes_on():
+    lane, calls = recording_lane(max_weight=1, fail_on="b")
+
+    async def main():
+        return await asyncio.gather(*(lane.submit(x) for x in "abc"), return_exceptions=True)
+
+    a, b, c = asyncio.run(main())
+    assert (a, str(b), c) == ("done a", "disk full", "done c")

@@ -128,6 +128,29 @@ def test_feedback_reaches_the_next_recommend_and_is_logged(server, bundle, serve
     assert again["accepted"] == 0 and again["duplicates"] == 1
 
 
+def test_concurrent_clicks_and_a_chunked_batch_all_reach_the_next_recommend(server, bundle):
+    """Single clicks of eight users sent beside one 150-event request (three lane chunks) of
+    others: every event is logged and pushed, and each user's next answer is based on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = bundle["items"]["item_id"]
+    clickers, batch_users = bundle["users"][20:28], bundle["users"][40:190]
+    big = [event(u, items.iloc[30 + n % 50], f"t-big-{n}") for n, u in enumerate(batch_users)]
+    clicks = [event(u, items.iloc[90 + n], f"t-click-{n}") for n, u in enumerate(clickers)]
+    lane_before = server.post("/metadata").json()["feedback_lane"]
+    with ThreadPoolExecutor(9) as pool:
+        sent = [pool.submit(server.post, "/feedback", {"events": big}),
+                *(pool.submit(server.post, "/feedback", {"events": [c]}) for c in clicks)]
+        results = [f.result().json() for f in sent]
+    assert results[0]["accepted"] == results[0]["pushed"] == 150
+    assert all(r["accepted"] == r["pushed"] == 1 for r in results[1:])
+    for e in [*clicks, big[0], big[-1]]:
+        answer = server.post("/recommend", {"user_id": e["user_id"], "k": 5}).json()
+        assert answer["based_on"][0] == e["item_id"]
+    lane = server.post("/metadata").json()["feedback_lane"]
+    assert lane["requests"] - lane_before["requests"] == 3 + 8  # the batch's chunks, each click
+
+
 def test_bad_feedback_is_quarantined_with_reasons(server, bundle, served_project):
     user, item = bundle["users"][2], bundle["items"]["item_id"].iloc[0]
     mixed = [event(user, item, "t-ok-1"), event(user, "not-in-catalog", "t-bad-1"),
