@@ -54,6 +54,12 @@ FIGURES: list[tuple[str, str, object]] = [
     ("recommend_repeat_rps_ratio_vs_noop", "the same, 500 users cycled (mostly kept answers)", times),
     ("recommend_uncached_rps_ratio_vs_noop", "500 users cycled, answer cache off (all scored)", times),
     ("feedback_to_recommend_p99_ms", "click (`/feedback`) to a recommendation based on it, p99", ms),
+    ("click_recommend_pairs_ratio_vs_noop", "click then recommend, 8 clients: pairs/s over the same loop "
+     "against the fastest no-op (default shop)", times),
+    ("feedback_click_during_batch_ms", "a single click sent while a 1,000-event feedback request is "
+     "accepted (median)", ms),
+    ("feedback_to_recommend_p99_ms_half_load", "click to a recommendation based on it, p99, at half the "
+     "saturating recommend load", ms),
     ("search_rps_ratio_vs_noop", "search throughput over a no-op BentoML service", times),
     ("validate_1m_rows_s", "validate 1M events (fresh `shopfusion validate` process)", seconds),
     ("ingest_interactions_10m_s", "ingest your own 10M-line log (`--source interactions`)", seconds),
@@ -62,6 +68,8 @@ FIGURES: list[tuple[str, str, object]] = [
      "(leave-one-out, full ranking)", shown("{:.4f}")),
     ("llo_ml100k_fusion_gain_rel", "the same: served fusion over the best single model", 
      interval("llo_ml100k_fusion_gain_rel")),
+    ("benchmark_scale_peak_gb", "`shopfusion benchmark` peak memory (GB), 30k users x 25k items, six models",
+     shown("{:.2f}")),
     ("validation_rows_lost", "rows lost: landed minus validated + quarantined, read back from files", count),
     ("drift_report_1m_s", "drift report, 1M reference + 1M current rows", seconds),
     ("drift_detected_heldout_share", "drift alarms on held-out seeds, 8 kinds x 25/50/100% magnitude", share),
