@@ -240,8 +240,10 @@ class Runtime:
             quarantined = [{**e, "received_at": received} for e in routed.quarantine] if n == 0 else []
             try:
                 done, failed = await self.feedback_lane.submit(_Accepted(chunk, received, quarantined))
-            except BaseException:  # not logged: a resend must not be taken for a duplicate
-                self.accepted_ids.difference_update(e["event_id"] for c in chunks[n:] for e in c)
+            except BaseException as exc:  # not logged: a resend must not be taken for a duplicate
+                # (a request cancelled while waiting leaves its chunk in the lane, still logged)
+                unlogged = chunks[n + isinstance(exc, asyncio.CancelledError):]
+                self.accepted_ids.difference_update(e["event_id"] for c in unlogged for e in c)
                 raise
             pushed, problem = pushed + done, failed or problem
         return {"accepted": len(new), "duplicates": len(routed.validated) - len(new), "pushed": pushed,
