@@ -99,7 +99,7 @@ class Runtime:
                 "models": m["models"], "items": m["items"], "users": m["users"],
                 "answer_cache": self.engine.answers.stats(),
                 "scoring_batches": {"calls": self.batcher.calls, "requests": self.batcher.requests},
-                "feedback_lane": {"calls": self.feedback_lane.calls, "requests": self.feedback_lane.items},
+                "feedback_lane": {"calls": self.feedback_lane.calls, "chunks": self.feedback_lane.items},
                 "query_batches": {"calls": self.query_batcher.calls,
                                   "requests": self.query_batcher.requests},
                 "online_store": self.store.status(), "skipped_bundles": self.skipped}

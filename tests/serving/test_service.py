@@ -148,7 +148,7 @@ def test_concurrent_clicks_and_a_chunked_batch_all_reach_the_next_recommend(serv
         answer = server.post("/recommend", {"user_id": e["user_id"], "k": 5}).json()
         assert answer["based_on"][0] == e["item_id"]
     lane = server.post("/metadata").json()["feedback_lane"]
-    assert lane["requests"] - lane_before["requests"] == 3 + 8  # the batch's chunks, each click
+    assert lane["chunks"] - lane_before["chunks"] == 3 + 8  # the batch's chunks, each click
 
 
 def test_bad_feedback_is_quarantined_with_reasons(server, bundle, served_project):
