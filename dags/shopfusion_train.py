@@ -1,5 +1,7 @@
-"""Retrain when validated data lands or the monitor requests it: features -> one training
-task per model family -> fuse -> evaluate -> package -> champion/challenger gate -> reload."""
+"""Retrain when validated data lands or the monitor requests it: features -> fuse -> evaluate ->
+one training task per model family -> package -> champion/challenger gate -> reload. The torch
+models start warm (train.warm_start): fuse continues the previous run's validation-cut fit,
+evaluate continues that one to the test cut, and each training task continues the test-cut fit."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from shopfusion.dags.stages import (
 )
 
 TRAIN_DOC = """`shopfusion train --model <family>`: one model family on all validated events (the
-serving artifact) in `models/trained/<family>/` with its manifest; one mapped task per family."""
+serving artifact) in `models/trained/<family>/` with its manifest; one mapped task per family.
+A torch model continues its test-cut fit from `evaluate` (`models/warm/test/`)."""
 
 
 @dag(dag_id="shopfusion_train", schedule=(VALIDATED | RETRAIN), catchup=False, tags=["shopfusion"],
@@ -33,7 +36,8 @@ def shopfusion_train():
 
     - **reads** `data/validated/`, `params.yaml`
     - **writes** `data/features/` + the Feast online store, `models/trained/<family>/`,
-      `models/fusion/`, `models/export/` (the bundle, also saved in the BentoML model store),
+      `models/fusion/`, `models/warm/` (the fits the next ones continue), `models/export/` (the
+      bundle, also saved in the BentoML model store),
       the champion registry `data/serving/registry.json`
     - **reports**: `reports/features/summary.json`, `reports/train/metrics.json` and
       `metrics_at_k.png`, the gate's decision `reports/monitor/gate.json`
@@ -54,7 +58,8 @@ def shopfusion_train():
     def fuse() -> None:
         """`shopfusion fuse`: models fit before the validation window score it; fusion weights
         and the stacker are tuned there and the method that serves is chosen on held-out
-        validation users. Writes `models/fusion/` (method, weights, stacker)."""
+        validation users. Writes `models/fusion/` (method, weights, stacker) and
+        `models/warm/valid/` (the validation-cut fits, continued from the previous run's)."""
         run_stage("fuse")
 
     @task(pool=POOL)
@@ -99,7 +104,7 @@ def shopfusion_train():
             return f"no service at {url} ({exc}); it loads the champion when it starts"
 
     trained = train.expand(model=model_line_up())
-    features() >> trained >> fuse() >> evaluate() >> package() >> reload(gate())
+    features() >> fuse() >> evaluate() >> trained >> package() >> reload(gate())
 
 
 shopfusion_train()

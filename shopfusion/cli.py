@@ -148,18 +148,22 @@ def train(
 
 
 @app.command()
-def fuse(params_file: ParamsOpt = PARAMS_FILE) -> None:
+def fuse(
+    params_file: ParamsOpt = PARAMS_FILE,
+    full: Annotated[bool, typer.Option(help="Fit the torch models from scratch, not warm.")] = False,
+) -> None:
     """Tune fusion on the validation window and choose the method that serves.
 
-    Models are fit on events before the validation cut and scored on the window after it;
-    weights and the stacker are tuned there, and the best of the best single model, weighted,
-    RRF, Borda and the stacker on held-out validation users serves (train.fusion: auto). The
-    test window is never read here. Writes models/fusion.
+    Models are fit on events before the validation cut (the torch ones continuing the previous
+    run's fit there, train.warm_start) and scored on the window after it; weights and the
+    stacker are tuned there, and the best of the best single model, weighted, RRF, Borda and
+    the stacker on held-out validation users serves (train.fusion: auto). The test window is
+    never read here. Writes models/fusion and models/warm/valid.
     """
     from shopfusion.training.stage import fuse as run_fuse
 
     with _clear_errors():
-        _print(run_fuse(load_params(params_file).train))
+        _print(run_fuse(load_params(params_file).train, full=full))
 
 
 @app.command()

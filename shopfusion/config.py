@@ -155,6 +155,16 @@ class EarlyStoppingConfig:
 
 
 @dataclass(frozen=True)
+class WarmStartConfig:
+    """Torch models continue an earlier fit for their `warm_epochs` (training/warm.py): the
+    test-cut fit continues the validation-cut one, the serving fit the test-cut one, and a
+    retrain's validation-cut fit the previous run's."""
+
+    enabled: bool = True
+    full_every: int = 5  # a full refit after this many warm ones in a row (`shopfusion fuse --full`: now)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Splits, the model line-up, fusion and per-model hyperparameters (passed to each model's
     constructor, which rejects unknown names)."""
@@ -180,6 +190,7 @@ class TrainConfig:
     model_params: dict = field(default_factory=dict)
     stacker: dict = field(default_factory=dict)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from shopfusion.training.metrics import (
     target_ranks,
 )
 from shopfusion.training.registry import line_up
-from shopfusion.training.scoring import Ranked, chunk_rows, fit_models, score_chunks
+from shopfusion.training.scoring import Fitted, Ranked, chunk_rows, fit_models, score_chunks
 from shopfusion.training.stacker import Stacker, item_age_days, item_features
 
 
@@ -109,10 +109,15 @@ def validation_splits(data: Dataset, cfg: TrainConfig) -> list[Split]:
     return out
 
 
+def valid_cut(data: Dataset, cfg: TrainConfig) -> float:
+    """The latest validation window's start: the models fuse fits see events before it."""
+    return float(np.quantile(data.interactions.ts, cfg.valid_quantile))
+
+
 def splits(data: Dataset, cfg: TrainConfig) -> tuple[Split, Split]:
-    ts = data.interactions.ts
-    valid_cut, test_cut = np.quantile(ts, cfg.valid_quantile), np.quantile(ts, cfg.test_quantile)
-    return (next_item_split(data, "valid", valid_cut, test_cut, cfg.max_len, cfg.seed, cfg.max_eval_users),
+    test_cut = np.quantile(data.interactions.ts, cfg.test_quantile)
+    return (next_item_split(data, "valid", valid_cut(data, cfg), test_cut, cfg.max_len, cfg.seed,
+                            cfg.max_eval_users),
             next_item_split(data, "test", test_cut, np.inf, cfg.max_len, cfg.seed, cfg.max_eval_users))
 
 
@@ -126,6 +131,7 @@ class Tuning:
     targets: np.ndarray
     ranks: dict[str, np.ndarray]  # each model's full-catalog rank of the target
     epochs: dict[str, int] = dataclasses.field(default_factory=dict)  # early stopping's, per model
+    fitted: Fitted | None = None  # the models fit at the latest window's cut (a warm start's base)
 
     def users(self, keep: np.ndarray) -> Tuning:
         """The same for some of the pooled users (a boolean mask)."""
@@ -134,18 +140,21 @@ class Tuning:
             mine = keep[self.window == w]
             stacked.append((cand.rows(mine), targets[mine], feats, history_len[mine]))
         return Tuning(self.fused.rows(keep), stacked, self.window[keep], self.targets[keep],
-                      {n: r[keep] for n, r in self.ranks.items()}, self.epochs)
+                      {n: r[keep] for n, r in self.ranks.items()}, self.epochs, self.fitted)
 
 
 def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, windows: list[Split],
-                     exclude_history: bool = False) -> Tuning:
+                     exclude_history: bool = False, warm: dict | None = None) -> Tuning:
     """Fit models before each validation window and score it (with `exclude_history`, items a
-    user interacted with before the target are neither candidates nor ranked)."""
-    fused, stacked, ranks, epochs = [], [], {}, {}
+    user interacted with before the target are neither candidates nor ranked). `warm`: earlier
+    fits the latest window's models continue (the earlier windows' cuts may predate them)."""
+    fused, stacked, ranks, epochs, latest = [], [], {}, {}, None
     depth = max(cfg.fusion_depth, stacker_depth)
-    for valid in windows:
+    for i, valid in enumerate(windows):
         seen = (interacted_in(valid.train, valid.users), valid.targets) if exclude_history else None
-        fitted = fit_models(usable_models(data, cfg), valid, data, cfg, early_stop_on(valid, cfg, seen))
+        fitted = fit_models(usable_models(data, cfg), valid, data, cfg, early_stop_on(valid, cfg, seen),
+                            warm if i == 0 else None)
+        latest = latest or fitted
         for name, e in fitted.epochs.items():
             epochs.setdefault(name, []).append(e)
         window_fused, window_stacked = [], []
@@ -162,7 +171,7 @@ def score_validation(data: Dataset, cfg: TrainConfig, stacker_depth: int, window
     window = np.concatenate([np.full(len(w[1]), i) for i, w in enumerate(stacked)])
     return Tuning(Candidates.concat(fused), stacked, window, np.concatenate([w[1] for w in stacked]),
                   {n: np.concatenate(r) for n, r in ranks.items()},
-                  {n: int(np.median(e)) for n, e in epochs.items()})
+                  {n: int(np.median(e)) for n, e in epochs.items()}, latest)
 
 
 def rows_of(seen: tuple | None, rows: np.ndarray) -> tuple | None:
@@ -226,17 +235,18 @@ def choose(selection: dict[str, float], fixed: str, by_window: dict[str, list[fl
 
 
 def tune_fusion(data: Dataset, cfg: TrainConfig, windows: list[Split] | None = None,
-                exclude_history: bool = False) -> Fuser:
+                exclude_history: bool = False, warm: dict | None = None) -> tuple[Fuser, Fitted]:
     """Tune on the validation windows (default: the temporal ones) and choose what serves: each
     method (and the best single model) is fit on all folds of the validation users but one and
     scored on that one, so the choice compares held-out NDCG; then weights and stacker are refit
     on every user (the stacker with the median tree count early stopping found). Never reads
-    the test window."""
+    the test window. Returns the fusion and the models fit at the (latest) validation cut."""
     if cfg.fusion != "auto" and cfg.fusion not in METHODS or cfg.fusion_folds < 2:
         raise ValueError(f"train.fusion {cfg.fusion!r} / fusion_folds {cfg.fusion_folds}: "
                          f"auto or one of {', '.join(METHODS)}, and at least 2 folds")
     tuning = score_validation(data, cfg, Stacker(**cfg.stacker).depth,
-                              validation_splits(data, cfg) if windows is None else windows, exclude_history)
+                              validation_splits(data, cfg) if windows is None else windows, exclude_history,
+                              warm)
     n_items = data.interactions.n_items
     fold = np.random.default_rng(cfg.seed).permutation(len(tuning.targets)) % cfg.fusion_folds
     held_out = {m: np.zeros(len(fold)) for m in METHODS}
@@ -251,7 +261,7 @@ def tune_fusion(data: Dataset, cfg: TrainConfig, windows: list[Split] | None = N
     by_window = {m: [float(v[tuning.window == w].mean()) for w in windows] for m, v in held_out.items()}
     final = fit_fusion(tuning, cfg, n_items, trees=int(np.median(trees)))
     return dataclasses.replace(final, method=choose(selection, cfg.fusion, by_window), selection=selection,
-                               selection_windows=by_window)
+                               selection_windows=by_window), tuning.fitted
 
 
 def in_candidates(views: dict, depth: int, targets: np.ndarray) -> np.ndarray:
@@ -261,12 +271,13 @@ def in_candidates(views: dict, depth: int, targets: np.ndarray) -> np.ndarray:
 
 
 def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | None = None,
-                  exclude_history: bool = False) -> dict:
-    """Refit models before the test cut and read the test window (default: the temporal one)
-    once, for every model and every fusion method, a chunk of users at a time."""
+                  exclude_history: bool = False, warm: dict | None = None) -> tuple[dict, Fitted]:
+    """Fit models before the test cut (`warm`: continuing the validation-cut fits) and read the
+    test window (default: the temporal one) once, for every model and every fusion method, a
+    chunk of users at a time. Returns the report and the test-cut models."""
     test = splits(data, cfg)[1] if test is None else test
     cfg = with_epochs(cfg, fusion.epochs)  # early stopping's choice on validation, if it ran
-    fitted = fit_models(usable_models(data, cfg), test, data, cfg)
+    fitted = fit_models(usable_models(data, cfg), test, data, cfg, warm=warm)
     n_items = data.interactions.n_items
     seen = (interacted_in(test.train, test.users), test.targets) if exclude_history else None
     negatives = negatives_for(test, data, cfg)
@@ -298,6 +309,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | 
         "selection_ndcg@10_by_window": fusion.selection_windows,
         "candidate_recall": {f"@{d}": float(np.concatenate(h).mean()) if h else 0.0 for d, h in hits.items()},
         "fit_seconds": fitted.fit_seconds,
+        "warm_started": fitted.warm,
         "epochs_used": fusion.epochs,
     }
     summary = report["summary"] = summarize(report, fusion.single, fusion.method)
@@ -306,7 +318,7 @@ def evaluate_test(data: Dataset, cfg: TrainConfig, fusion: Fuser, test: Split | 
     for key, (single, method) in pairs.items():
         summary[key] = gain_interval(models[single].ndcg10_per_user(), methods[method].ndcg10_per_user(),
                                      cfg.seed)
-    return report
+    return report, fitted
 
 
 def gain_interval(single: np.ndarray, fused: np.ndarray, seed: int, draws: int = 2000) -> list[float]:
@@ -337,8 +349,13 @@ def evaluate_leave_one_out(data: Dataset, cfg: TrainConfig) -> dict:
     full ranking over the items the user has not interacted with."""
     valid, test = (leave_last_out(data, cfg.max_len, held=held, max_users=cfg.max_eval_users, seed=cfg.seed)
                    for held in (2, 1))
-    fusion = tune_fusion(data, cfg, [valid], exclude_history=True)
-    return evaluate_test(data, cfg, fusion, test, exclude_history=True)
+    fusion, base = tune_fusion(data, cfg, [valid], exclude_history=True)
+    return evaluate_test(data, cfg, fusion, test, exclude_history=True, warm=warm_bases(base, cfg))[0]
+
+
+def warm_bases(fitted: Fitted | None, cfg: TrainConfig) -> dict | None:
+    """The fits a later cut's models continue, when train.warm_start is on."""
+    return fitted.models if fitted is not None and cfg.warm_start.enabled else None
 
 
 def summarize(report: dict, single: str, served: str) -> dict:
@@ -367,7 +384,8 @@ def summarize(report: dict, single: str, served: str) -> dict:
 def evaluate(data: Dataset, cfg: TrainConfig) -> dict:
     """The whole protocol on one data set (benchmarks): tune on validation, report on test
     (and, when configured, fusion under leave-one-out too)."""
-    report = evaluate_test(data, cfg, tune_fusion(data, cfg))
+    fusion, base = tune_fusion(data, cfg)
+    report = evaluate_test(data, cfg, fusion, warm=warm_bases(base, cfg))[0]
     if cfg.leave_last_out:
         report["leave_one_out"] = evaluate_leave_one_out(data, cfg)
     return report

@@ -123,13 +123,35 @@ def _run(module, fn, inputs: np.ndarray | None = None, batch: int = 1024) -> np.
 
 
 class Trained(Factored):
-    """A torch model: fixed epochs, or early stopping on validation users set by the caller."""
+    """A torch model: fixed epochs, or early stopping on validation users set by the caller;
+    from scratch, or continuing an earlier fit for `warm_epochs` (training/warm.py)."""
 
     _early_stop: EarlyStop | None = None
+    _warm: Trained | None = None
     epochs_used: int | None = None
+    warm_from: bool = False  # whether the last fit continued an earlier one
+    ids: dict | None = None  # what the last fit's table rows stand for: kind -> pd.Index
+    ROW_TABLES: dict[str, tuple[str, int]] = {}  # parameter -> (kind of row, padding rows)
 
     def early_stopping(self, stop: EarlyStop | None) -> None:
         self._early_stop = stop
+
+    def warm_start(self, previous: Trained | None) -> None:
+        """Continue `previous` at the next fit (None: from scratch)."""
+        self._warm = previous if previous is not None and previous.ids is not None else None
+
+    def _train(self, module, make_batches, data: Dataset, **ids) -> None:
+        """Fit `module` (fresh), first taking the warm start's weights when there is one. `ids`:
+        what the rows of tables other than users' and items' stand for (pd.Index each)."""
+        from shopfusion.training.warm import transfer
+
+        ids, epochs, previous = {"user": data.user_ids, "item": data.item_ids, **ids}, self.epochs, self._warm
+        if previous is not None:
+            transfer(previous.module, module, self.ROW_TABLES, previous.ids, ids)
+            epochs = self.warm_epochs
+        self.module, self.ids, self.warm_from, self._warm = module, ids, previous is not None, None
+        self.losses, self.epochs_used = fit_module(module, make_batches, epochs, self.lr, self.seed,
+                                                   self.name, self.validation_ndcg, self._early_stop)
 
     def validation_ndcg(self) -> float:
         stop = self._early_stop
@@ -139,10 +161,13 @@ class Trained(Factored):
 class SASRecRecommender(Trained):
     name = "sasrec"
 
+    ROW_TABLES = {"item_emb.weight": ("item", 1)}
+
     def __init__(self, dim=64, max_len=50, blocks=2, heads=2, dropout=0.2, epochs=20,
-                 batch_size=128, lr=1e-3, seed=0):
+                 batch_size=128, lr=1e-3, seed=0, warm_epochs=3):
         self.hp = dict(dim=dim, max_len=max_len, blocks=blocks, heads=heads, dropout=dropout)
         self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
+        self.warm_epochs = warm_epochs
         self.module, self.losses = None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:
@@ -152,12 +177,10 @@ class SASRecRecommender(Trained):
         from shopfusion.training.models.sasrec import SASRec, SASRecConfig
 
         torch.manual_seed(self.seed)
-        self.module = SASRec(SASRecConfig(n_items=train.n_items, **self.hp))
+        module = SASRec(SASRecConfig(n_items=train.n_items, **self.hp))
         length = self.hp["max_len"] + 1
         seqs = pad_left(chunks(train.sequences(), length), length)
-        self.losses, self.epochs_used = fit_module(
-            self.module, lambda rng: ((seqs[b],) for b in _batches(len(seqs), self.batch_size, rng)),
-            self.epochs, self.lr, self.seed, self.name, self.validation_ndcg, self._early_stop)
+        self._train(module, lambda rng: ((seqs[b],) for b in _batches(len(seqs), self.batch_size, rng)), data)
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         return _run(self.module, self.module.query, pad_left(history, self.hp["max_len"]))
@@ -169,8 +192,10 @@ class SASRecRecommender(Trained):
 class MFRecommender(Trained):
     name = "mf"
 
-    def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0):
-        self.dim, self.l2, self.epochs = dim, l2, epochs
+    ROW_TABLES = {"user.weight": ("user", 0), "item.weight": ("item", 0), "item_bias.weight": ("item", 0)}
+
+    def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0, warm_epochs=5):
+        self.dim, self.l2, self.epochs, self.warm_epochs = dim, l2, epochs, warm_epochs
         self.batch_size, self.lr, self.seed = batch_size, lr, seed
         self.module, self.known, self.losses = None, None, []
 
@@ -181,15 +206,14 @@ class MFRecommender(Trained):
         from shopfusion.training.models.mf import MF, MFConfig
 
         torch.manual_seed(self.seed)
-        self.module = MF(MFConfig(train.n_users, train.n_items, self.dim, self.l2))
+        module = MF(MFConfig(train.n_users, train.n_items, self.dim, self.l2))
         users, items = train.user, train.item
         self.known = np.bincount(users, minlength=train.n_users) > 0
 
         def batches(rng):
             for b in _batches(len(users), self.batch_size, rng):
                 yield users[b], items[b], rng.integers(0, train.n_items, len(b))
-        self.losses, self.epochs_used = fit_module(self.module, batches, self.epochs, self.lr, self.seed,
-                                                   self.name, self.validation_ndcg, self._early_stop)
+        self._train(module, batches, data)
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         """[user vector, 1] against [item vector, item bias]; a user unseen in training (or -1)
@@ -205,9 +229,13 @@ class MFRecommender(Trained):
 class TwoTowerRecommender(Trained):
     name = "two_tower"
 
-    def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0):
+    ROW_TABLES = {"item_id.weight": ("item", 1), "category.weight": ("category", 0), "brand.weight": ("brand", 0)}
+
+    def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0,
+                 warm_epochs=2):
         self.dim, self.max_len, self.temperature = dim, max_len, temperature
         self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
+        self.warm_epochs = warm_epochs
         self.module, self.losses = None, []
 
     def fit(self, train: Interactions, data: Dataset) -> None:
@@ -218,7 +246,7 @@ class TwoTowerRecommender(Trained):
 
         torch.manual_seed(self.seed)
         side = item_side_features(data, train)
-        self.module = TwoTower(TwoTowerConfig(train.n_items, side["n_categories"], side["n_brands"],
+        module = TwoTower(TwoTowerConfig(train.n_items, side["n_categories"], side["n_brands"],
                                               side["text"].shape[1], self.dim, self.temperature),
                                *[torch.as_tensor(side[k]) for k in ("text", "category", "brand", "price")])
         hist, target = [], []
@@ -233,8 +261,7 @@ class TwoTowerRecommender(Trained):
         def batches(rng):
             for b in _batches(len(target_a), self.batch_size, rng):
                 yield hist_a[b], target_a[b], log_q
-        self.losses, self.epochs_used = fit_module(self.module, batches, self.epochs, self.lr, self.seed,
-                                                   self.name, self.validation_ndcg, self._early_stop)
+        self._train(module, batches, data, category=side["categories"], brand=side["brands"])
 
     def queries(self, users: np.ndarray, history: list[np.ndarray]) -> np.ndarray:
         return _run(self.module, self.module.users, pad_left(history, self.max_len))
@@ -250,11 +277,13 @@ def item_side_features(data: Dataset, train: Interactions) -> dict:
     import pandas as pd
 
     items = data.items
-    cat = pd.factorize(items["category_path"].astype(str))[0].astype(np.int64)
-    brand = pd.factorize(items["brand"].astype(str))[0].astype(np.int64)
+    cat, categories = pd.factorize(items["category_path"].astype(str))
+    brand, brands = pd.factorize(items["brand"].astype(str))
+    cat, brand = cat.astype(np.int64), brand.astype(np.int64)
     price = np.log1p(np.nan_to_num(items["price"].astype(float).to_numpy()).clip(min=0))
     known = price[np.unique(train.item)] if len(train.item) else price
     price = ((price - known.mean()) / (known.std() + 1e-6)).astype(np.float32)
     text = data.item_text if data.item_text is not None else np.zeros((len(items), 1), np.float32)
     return {"text": text.astype(np.float32), "category": cat, "brand": brand, "price": price,
-            "n_categories": int(cat.max()) + 1, "n_brands": int(brand.max()) + 1}
+            "n_categories": int(cat.max()) + 1, "n_brands": int(brand.max()) + 1,
+            "categories": pd.Index(categories), "brands": pd.Index(brands)}

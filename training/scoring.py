@@ -27,21 +27,28 @@ class Fitted:
     models: dict
     fit_seconds: dict[str, float]
     epochs: dict[str, int]
+    warm: list[str] = field(default_factory=list)  # the models that continued an earlier fit
 
 
-def fit_models(names: list[str], split: Split, data: Dataset, cfg: TrainConfig, stop=None) -> Fitted:
-    """Fit each model on the split's training events (`stop`: early stopping for torch models)."""
+def fit_models(names: list[str], split: Split, data: Dataset, cfg: TrainConfig, stop=None,
+               warm: dict | None = None) -> Fitted:
+    """Fit each model on the split's training events (`stop`: early stopping for torch models;
+    `warm`: earlier fits of some of them to continue, training/warm.py)."""
     out = Fitted({}, {}, {})
     for name in track(names, f"fitting ({split.name})"):
         model = build_model(name, cfg)
         if stop is not None and hasattr(model, "early_stopping"):
             model.early_stopping(stop)
+        if warm and name in warm and hasattr(model, "warm_start"):
+            model.warm_start(warm[name])
         t0 = time.perf_counter()
         model.fit(split.train, data)
         out.fit_seconds[name] = time.perf_counter() - t0
         if stop is not None and getattr(model, "epochs_used", None) is not None:
             out.epochs[name] = model.epochs_used
         out.models[name] = model
+        if getattr(model, "warm_from", False):
+            out.warm.append(name)
     return out
 
 

@@ -34,6 +34,10 @@ class TrainPaths:
     def fusion(self) -> Path:
         return self.models / "fusion"
 
+    def warm(self, cut: str) -> Path:
+        """The torch models fit at the validation or test cut, which the next fit continues."""
+        return self.models / "warm" / cut
+
 
 def data_version(paths: TrainPaths) -> str:
     digest = hashlib.sha256()
@@ -66,6 +70,9 @@ def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
         return manifest
     model = build_model(name, cfg)
+    base = kept_fits(paths.warm("test"), [name], cfg).get(name)
+    if base is not None:
+        model.warm_start(base)
     t0 = time.perf_counter()
     model.fit(data.interactions, data)
     model.save(out / "model.pt")
@@ -76,6 +83,7 @@ def train_model(name: str, cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -
         "users": data.interactions.n_users, "items": data.interactions.n_items,
         "events": len(data.interactions.user), "fit_seconds": round(time.perf_counter() - t0, 2),
         "final_loss": losses[-1] if losses else None,
+        "warm_from": str(paths.warm("test") / f"{name}.pt") if getattr(model, "warm_from", False) else None,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
@@ -88,21 +96,62 @@ def train_models(cfg: TrainConfig, model: str | None = None, paths: TrainPaths =
     return {name: train_model(name, cfg, paths) for name in ([model] if model else line_up(cfg))}
 
 
-def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
-    """Tune fusion weights and train the stacker on the validation window."""
-    from shopfusion.training.evaluate import tune_fusion
+def kept_fits(folder: Path, names: list[str], cfg: TrainConfig) -> dict:
+    """The torch models kept in `folder` (training/warm.py) to continue, when warm starts are on."""
+    from shopfusion.training.registry import build_model
 
-    fuser = tune_fusion(load_dataset(paths), cfg)
-    return fuser.save(paths.fusion, data_version=data_version(paths))
+    if not cfg.warm_start.enabled:
+        return {}
+    return {n: build_model(n, cfg).load(folder / f"{n}.pt") for n in names if (folder / f"{n}.pt").exists()}
+
+
+def keep_fits(fitted, folder: Path, cut: float, generations: dict[str, int], version: str) -> None:
+    """Save the torch models among `fitted` for the next fit to continue."""
+    from shopfusion.training.warm import WarmState
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in fitted.models.items():
+        if hasattr(model, "warm_start"):
+            model.save(folder / f"{name}.pt")
+            WarmState(float(cut), generations.get(name, 0), version).save(folder, name)
+
+
+def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths(), full: bool = False) -> dict:
+    """Tune fusion weights and train the stacker on the validation window. The models fit at
+    the validation cut continue the previous run's (training/warm.py) unless a full fit is due
+    or `full`; they are kept in models/warm/valid for evaluate, and for the next run."""
+    from shopfusion.training.evaluate import tune_fusion, usable_models, valid_cut
+    from shopfusion.training.registry import build_model
+    from shopfusion.training.warm import warm_base
+
+    data, version = load_dataset(paths), data_version(paths)
+    cut, folder = valid_cut(data, cfg), paths.warm("valid")
+    warm, generations = {}, {}
+    for name in usable_models(data, cfg) if cfg.warm_start.enabled and not full else []:
+        base, generation = warm_base(folder, name, cut, cfg.warm_start.full_every,
+                                     lambda n=name: build_model(n, cfg))
+        if base is not None:
+            warm[name], generations[name] = base, generation + 1
+    fuser, fitted = tune_fusion(data, cfg, warm=warm)
+    keep_fits(fitted, folder, cut, {n: generations.get(n, 0) for n in fitted.warm}, version)
+    return {**fuser.save(paths.fusion, data_version=version), "warm_started": fitted.warm}
 
 
 def evaluate(cfg: TrainConfig, paths: TrainPaths = TrainPaths()) -> dict:
-    """Read the test window once for every model and fusion method; write metrics + curves."""
-    from shopfusion.training.evaluate import evaluate_test
+    """Read the test window once for every model and fusion method; write metrics + curves.
+    The test-cut models continue the validation-cut ones (models/warm/valid) and are kept in
+    models/warm/test for the serving fit to continue."""
+    from shopfusion.training.evaluate import evaluate_test, splits, usable_models
     from shopfusion.training.fuser import Fuser
+    from shopfusion.training.warm import WarmState
 
-    report = evaluate_test(load_dataset(paths), cfg, Fuser.load(paths.fusion))
-    report["data_version"] = data_version(paths)
+    data, version = load_dataset(paths), data_version(paths)
+    test = splits(data, cfg)[1]
+    warm = kept_fits(paths.warm("valid"), usable_models(data, cfg), cfg)
+    report, fitted = evaluate_test(data, cfg, Fuser.load(paths.fusion), test, warm=warm)
+    generations = {n: getattr(WarmState.load(paths.warm("valid"), n), "generation", 0) for n in fitted.warm}
+    keep_fits(fitted, paths.warm("test"), test.cut, generations, version)
+    report["data_version"] = version
     paths.reports.mkdir(parents=True, exist_ok=True)
     (paths.reports / "metrics.json").write_text(json.dumps(report, indent=2))
     write_curves(report, paths.reports)
@@ -151,12 +200,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("stage", choices=["train", "fuse", "evaluate", "leave-last-out"])
     parser.add_argument("--model", help="train: the model family (default: all configured)")
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--full", action="store_true", help="fuse: fit the models from scratch, not warm")
     args = parser.parse_args(argv)
     cfg = load_params(args.params).train
     if args.stage == "train":
         print(json.dumps(train_models(cfg, args.model), indent=2))
     else:
-        run = {"fuse": fuse, "evaluate": lambda c: evaluate(c)["summary"],
+        run = {"fuse": lambda c: fuse(c, full=args.full), "evaluate": lambda c: evaluate(c)["summary"],
                "leave-last-out": leave_last_out_report}[args.stage]
         print(json.dumps(run(cfg), indent=2, default=str))
 

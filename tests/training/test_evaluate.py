@@ -42,10 +42,10 @@ def test_scoring_users_in_chunks_reports_what_one_pass_reports(dataset):
     from shopfusion.training.evaluate import evaluate_test, tune_fusion
 
     cfg = fast(models=("popularity", "itemknn"), fusion_min_users=1)
-    fusion = tune_fusion(dataset, cfg)
+    fusion, _ = tune_fusion(dataset, cfg)
     n_items = dataset.interactions.n_items
-    one = evaluate_test(dataset, cfg, fusion)
-    chunked = evaluate_test(dataset, dataclasses.replace(cfg, eval_chunk_cells=7 * n_items), fusion)
+    one, _ = evaluate_test(dataset, cfg, fusion)
+    chunked, _ = evaluate_test(dataset, dataclasses.replace(cfg, eval_chunk_cells=7 * n_items), fusion)
     assert one["protocol"]["test_users"] > 7 * 3  # several chunks
     for key in ("models", "fusion", "candidate_recall", "summary"):
         assert chunked[key] == one[key]

@@ -62,3 +62,27 @@ def test_leave_last_out_is_its_own_report(paths):
     assert report["models"]["itemknn"]["ndcg@10"] > 0
     assert json.loads((paths.reports / "leave_last_out.json").read_text()) == report
     assert "skipped" in leave_last_out_report(fast(), paths)
+
+
+def test_the_torch_models_fit_once_in_full_and_the_later_fits_continue_it(paths):
+    """fuse fits at the validation cut, evaluate continues that fit to the test cut, the serving
+    fit continues the test-cut one; the next fuse continues its predecessor's, until a full fit
+    is due (train.warm_start.full_every) or asked for."""
+    import dataclasses
+
+    from shopfusion.config import WarmStartConfig
+
+    cfg = fast(models=("popularity", "sasrec"), fusion_min_users=1,
+               warm_start=WarmStartConfig(enabled=True, full_every=2))
+    assert fuse(cfg, paths)["warm_started"] == []  # nothing kept yet: a full fit
+    assert evaluate(cfg, paths)["warm_started"] == ["sasrec"]
+    manifest = train_model("sasrec", cfg, paths)
+    assert manifest["warm_from"].endswith("warm/test/sasrec.pt")
+    assert train_model("popularity", cfg, paths)["warm_from"] is None
+    assert fuse(cfg, paths)["warm_started"] == ["sasrec"]  # the previous run's validation-cut fit
+    assert fuse(cfg, paths)["warm_started"] == []  # two warm fits in a row: full_every is due
+    assert fuse(cfg, paths)["warm_started"] == ["sasrec"]
+    assert fuse(cfg, paths, full=True)["warm_started"] == []
+    cold = dataclasses.replace(cfg, warm_start=WarmStartConfig(enabled=False))
+    assert evaluate(cold, paths)["warm_started"] == []
+    assert train_model("sasrec", cold, paths)["warm_from"] is None
