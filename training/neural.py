@@ -160,7 +160,6 @@ class Trained(Factored):
 
 class SASRecRecommender(Trained):
     name = "sasrec"
-
     ROW_TABLES = {"item_emb.weight": ("item", 1)}
 
     def __init__(self, dim=64, max_len=50, blocks=2, heads=2, dropout=0.2, epochs=20,
@@ -191,7 +190,6 @@ class SASRecRecommender(Trained):
 
 class MFRecommender(Trained):
     name = "mf"
-
     ROW_TABLES = {"user.weight": ("user", 0), "item.weight": ("item", 0), "item_bias.weight": ("item", 0)}
 
     def __init__(self, dim=64, l2=1e-5, epochs=20, batch_size=2048, lr=5e-3, seed=0, warm_epochs=5):
@@ -228,8 +226,8 @@ class MFRecommender(Trained):
 
 class TwoTowerRecommender(Trained):
     name = "two_tower"
-
-    ROW_TABLES = {"item_id.weight": ("item", 1), "category.weight": ("category", 0), "brand.weight": ("brand", 0)}
+    ROW_TABLES = {"item_id.weight": ("item", 1), "category.weight": ("category", 0),
+                  "brand.weight": ("brand", 0)}
 
     def __init__(self, dim=64, max_len=20, temperature=0.05, epochs=10, batch_size=512, lr=2e-3, seed=0,
                  warm_epochs=2):
