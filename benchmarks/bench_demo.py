@@ -8,7 +8,8 @@ Stops the service and Airflow afterwards.
 Keys: demo_wall_s, demo_install_s, demo_serve_up_s, demo_airflow_up_s, pipeline_stage_<name>_s
 (`train@sasrec` -> pipeline_stage_train_sasrec_s).
 
-Run: python -m benchmarks.bench_demo [--dir /tmp/demo-bench] [--no-record]
+Run: python -m benchmarks.bench_demo [--dir /tmp/demo-bench] [--rev REV] [--no-record]
+(`--rev`: an earlier commit, e.g. the one before warm starts, for a before/after on one box)
 """
 
 from __future__ import annotations
@@ -65,12 +66,15 @@ def phases(lines: list[tuple[float, str]]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/demo-bench"))
+    parser.add_argument("--rev", help="check out this commit in the clone (default: HEAD)")
     parser.add_argument("--no-record", action="store_true", help="print, do not write results.json")
     args = parser.parse_args()
     if args.dir.exists():
         subprocess.run(["make", "-s", "stop", "airflow-stop"], cwd=args.dir, capture_output=True)
         shutil.rmtree(args.dir)
     subprocess.run(["git", "clone", "-q", str(REPO), str(args.dir)], check=True)
+    if args.rev:
+        subprocess.run(["git", "checkout", "-q", args.rev], cwd=args.dir, check=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.dir, capture_output=True,
                             text=True).stdout.strip()
     try:
