@@ -60,6 +60,11 @@ FIGURES: list[tuple[str, str, object]] = [
      "accepted (median)", ms),
     ("feedback_to_recommend_p99_ms_half_load", "click to a recommendation based on it, p99, at half the "
      "saturating recommend load", ms),
+    ("demo_wall_s", "`git clone` -> `make demo` until the service and Airflow are up (2 cores)", seconds),
+    *((f"warm_retrain_ndcg_ratio_{d}", f"{name}: warm-started test-cut fit over a full refit, test NDCG@10 "
+       "(the worst torch model)", times) for d, name in DATA.items()),
+    *((f"warm_retrain_time_ratio_{d}", f"{name}: the warm fit's time over the full refit's", times)
+      for d, name in DATA.items()),
     ("search_rps_ratio_vs_noop", "search throughput over a no-op BentoML service", times),
     ("validate_1m_rows_s", "validate 1M events (fresh `shopfusion validate` process)", seconds),
     ("ingest_interactions_10m_s", "ingest your own 10M-line log (`--source interactions`)", seconds),

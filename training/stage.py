@@ -128,7 +128,7 @@ def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths(), full: bool = False)
     cut, folder = valid_cut(data, cfg), paths.warm("valid")
     warm, generations = {}, {}
     for name in usable_models(data, cfg) if cfg.warm_start.enabled and not full else []:
-        base, generation = warm_base(folder, name, cut, cfg.warm_start.full_every,
+        base, generation = warm_base(folder, name, cut, version, cfg.warm_start.full_every,
                                      lambda n=name: build_model(n, cfg))
         if base is not None:
             warm[name], generations[name] = base, generation + 1

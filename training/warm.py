@@ -7,8 +7,8 @@ fit then runs `warm_epochs` over every event before its cut. Two chains use it:
 - the protocol: the model fit at the validation cut continues to the test cut (`evaluate`),
   which continues on all events (the serving fit, `train`);
 - retrains: the validation-cut fit continues from the previous run's validation-cut fit
-  (`models/warm/valid`, kept between runs), as long as that one's cut is not later than the
-  new one's (it would have seen the new validation window) and fewer than
+  (`models/warm/valid`, kept between runs) when the data changed, that fit's cut is not later
+  than the new one's (it would have seen the new validation window) and fewer than
   `train.warm_start.full_every` warm fits have followed the last full one (`--full` forces one).
 """
 
@@ -83,11 +83,14 @@ class WarmState:
         return WarmState(**json.loads(path.read_text())) if path.exists() else None
 
 
-def warm_base(folder: Path, name: str, cut: float, full_every: int, build):
-    """The kept fit of model `name` to continue from at `cut`, and its generation; (None, -1)
-    when a full fit is due: none kept, kept after the cut, or `full_every` warm fits in a row."""
+def warm_base(folder: Path, name: str, cut: float, version: str, full_every: int, build):
+    """The kept fit of model `name` to continue from at `cut` on data `version`, and its
+    generation; (None, -1) when a full fit is due: none kept, kept after the cut, `full_every`
+    warm fits in a row, or kept on this very data (a rerun with other params: the full fit
+    keeps `dvc repro` a function of its inputs)."""
     state = WarmState.load(folder, name)
     path = folder / f"{name}.pt"
-    if state is None or not path.exists() or state.cut > cut or state.generation + 1 >= full_every:
+    if (state is None or not path.exists() or state.cut > cut or state.generation + 1 >= full_every
+            or state.data_version == version):
         return None, -1
     return build().load(path), state.generation

@@ -64,25 +64,36 @@ def test_leave_last_out_is_its_own_report(paths):
     assert "skipped" in leave_last_out_report(fast(), paths)
 
 
-def test_the_torch_models_fit_once_in_full_and_the_later_fits_continue_it(paths):
+def test_the_torch_models_fit_once_in_full_and_the_later_fits_continue_it(paths, small_shop):
     """fuse fits at the validation cut, evaluate continues that fit to the test cut, the serving
-    fit continues the test-cut one; the next fuse continues its predecessor's, until a full fit
-    is due (train.warm_start.full_every) or asked for."""
+    fit continues the test-cut one; the next fuse on new data continues its predecessor's,
+    until a full fit is due (train.warm_start.full_every) or asked for. On unchanged data a
+    rerun fits in full: `dvc repro` stays a function of its inputs."""
     import dataclasses
 
     from shopfusion.config import WarmStartConfig
 
+    def land(share: float) -> None:  # the log up to this time quantile: each batch adds days
+        events = small_shop.events
+        events[events["ts"] <= events["ts"].quantile(share)].to_parquet(paths.validated / "events.parquet")
+
     cfg = fast(models=("popularity", "sasrec"), fusion_min_users=1,
                warm_start=WarmStartConfig(enabled=True, full_every=2))
+    land(0.9)
     assert fuse(cfg, paths)["warm_started"] == []  # nothing kept yet: a full fit
     assert evaluate(cfg, paths)["warm_started"] == ["sasrec"]
     manifest = train_model("sasrec", cfg, paths)
     assert manifest["warm_from"].endswith("warm/test/sasrec.pt")
     assert train_model("popularity", cfg, paths)["warm_from"] is None
-    assert fuse(cfg, paths)["warm_started"] == ["sasrec"]  # the previous run's validation-cut fit
+    assert fuse(cfg, paths)["warm_started"] == []  # the same data again
+    land(0.95)
+    assert fuse(cfg, paths)["warm_started"] == ["sasrec"]  # new data: the previous run's fit
+    land(0.97)
     assert fuse(cfg, paths)["warm_started"] == []  # two warm fits in a row: full_every is due
-    assert fuse(cfg, paths)["warm_started"] == ["sasrec"]
+    land(1.0)
     assert fuse(cfg, paths, full=True)["warm_started"] == []
+    land(0.9)  # an older log: the kept fit has seen events after this cut
+    assert fuse(cfg, paths)["warm_started"] == []
     cold = dataclasses.replace(cfg, warm_start=WarmStartConfig(enabled=False))
     assert evaluate(cold, paths)["warm_started"] == []
     assert train_model("sasrec", cold, paths)["warm_from"] is None
