@@ -26,6 +26,10 @@ def test_repro_runs_every_stage(project):
     assert (root / "data/validated/events.parquet").is_file()
     assert (root / "data/feast/online.db").is_file()
     assert (root / "models/trained/sasrec/model.pt").is_file()
+    # the serving fit continued the test-cut fit, which continued the validation-cut one
+    manifest = json.loads((root / "models/trained/sasrec/manifest.json").read_text())
+    assert manifest["warm_from"] == "models/warm/test/sasrec.pt"
+    assert json.loads((root / "reports/train/metrics.json").read_text())["warm_started"]
     assert (root / "models/fusion/stacker.txt").is_file()
     assert (root / "reports/train/metrics.json").is_file()
     assert (root / "models/export/manifest.json").is_file()

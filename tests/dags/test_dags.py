@@ -21,6 +21,8 @@ def test_dag_folder_imports_without_errors():
     assert not train.is_paused_upon_creation  # it must react to assets
     assert {t.task_id for t in train.tasks} >= {"features", "train", "fuse", "evaluate", "package", "gate",
                                                  "reload"}
+    # the serving fits continue evaluate's test-cut fits (warm start)
+    assert "evaluate" in train.get_task("train").upstream_task_ids
     outlets = [o.uri for t in bag.dags["shopfusion_monitor"].tasks for o in t.outlets]
     assert [u.rstrip("/") for u in outlets] == ["shopfusion://retrain-request"]
 
