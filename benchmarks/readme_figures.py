@@ -79,7 +79,8 @@ FIGURES: list[tuple[str, str, object]] = [
     ("drift_report_1m_s", "drift report, 1M reference + 1M current rows", seconds),
     ("drift_detected_heldout_share", "drift alarms on held-out seeds, 8 kinds x 25/50/100% magnitude", share),
     ("drift_false_alarm_heldout_share", "false drift alarms on held-out undrifted shops", share),
-    ("interleaving_events_to_detect_5pct", "interleaving: decided impressions to promote a challenger with 5% "
+    ("interleaving_events_to_detect_5pct", "interleaving: decided impressions to promote a challenger with "
+     "5% "
      "more clicks (simulated shoppers, median of 20)", count),
     ("interleaving_false_promotions_of_20", "interleaving: the champion promoted against itself, of 20 runs",
      count),
