@@ -39,13 +39,13 @@ demo: install
 	@echo "Run the pipeline through Airflow: in the UI, open shopfusion_ingest and press Trigger"
 	@echo "(the validated-data asset then starts shopfusion_train; shopfusion_monitor runs hourly)."
 
-# Airflow 3 standalone with the DAGs (SQLite, LocalExecutor, simple auth), in the background;
-# the admin password is in .airflow/simple_auth_manager_passwords.json.generated.
 # Single models under per-user leave-last-out (reports/train/leave_last_out.json), after `make demo`:
 # a report beside published numbers that nothing downstream reads, so not in the default `dvc repro`.
 leave-last-out: install
 	dvc repro benchmarks/leave_last_out/dvc.yaml
 
+# Airflow 3 standalone with the DAGs (SQLite, LocalExecutor, simple auth), in the background;
+# the admin password is in .airflow/simple_auth_manager_passwords.json.generated.
 airflow: install
 	scripts/airflow.sh start
 

@@ -245,8 +245,8 @@ class TwoTowerRecommender(Trained):
         torch.manual_seed(self.seed)
         side = item_side_features(data, train)
         module = TwoTower(TwoTowerConfig(train.n_items, side["n_categories"], side["n_brands"],
-                                              side["text"].shape[1], self.dim, self.temperature),
-                               *[torch.as_tensor(side[k]) for k in ("text", "category", "brand", "price")])
+                                         side["text"].shape[1], self.dim, self.temperature),
+                          *[torch.as_tensor(side[k]) for k in ("text", "category", "brand", "price")])
         hist, target = [], []
         for s in train.sequences():
             for t in range(1, len(s)):

@@ -121,17 +121,14 @@ def fuse(cfg: TrainConfig, paths: TrainPaths = TrainPaths(), full: bool = False)
     the validation cut continue the previous run's (training/warm.py) unless a full fit is due
     or `full`; they are kept in models/warm/valid for evaluate, and for the next run."""
     from shopfusion.training.evaluate import tune_fusion, usable_models, valid_cut
-    from shopfusion.training.registry import build_model
-    from shopfusion.training.warm import warm_base
+    from shopfusion.training.warm import next_generation
 
     data, version = load_dataset(paths), data_version(paths)
     cut, folder = valid_cut(data, cfg), paths.warm("valid")
-    warm, generations = {}, {}
-    for name in usable_models(data, cfg) if cfg.warm_start.enabled and not full else []:
-        base, generation = warm_base(folder, name, cut, version, cfg.warm_start.full_every,
-                                     lambda n=name: build_model(n, cfg))
-        if base is not None:
-            warm[name], generations[name] = base, generation + 1
+    generations = {} if full else {
+        n: g for n in usable_models(data, cfg)
+        if (g := next_generation(folder, n, cut, version, cfg.warm_start.full_every)) is not None}
+    warm = kept_fits(folder, list(generations), cfg)
     fuser, fitted = tune_fusion(data, cfg, warm=warm)
     keep_fits(fitted, folder, cut, {n: generations.get(n, 0) for n in fitted.warm}, version)
     return {**fuser.save(paths.fusion, data_version=version), "warm_started": fitted.warm}

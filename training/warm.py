@@ -46,24 +46,20 @@ def carry_rows(old, new, mapping: np.ndarray, offset: int) -> None:
 
 
 def transfer(old_module, new_module, row_tables: dict[str, tuple[str, int]],
-             old_ids: dict[str, pd.Index], new_ids: dict[str, pd.Index]) -> list[str]:
+             old_ids: dict[str, pd.Index], new_ids: dict[str, pd.Index]) -> None:
     """Parameters of `old_module` into `new_module` (buffers are data, set by the new fit):
     tables in `row_tables` (parameter -> (what a row stands for: "user", "item", ...; padding
-    rows)) by id, others where the shape is unchanged. Returns the parameters left at their
-    fresh initialisation."""
+    rows)) by id, others where the shape is unchanged; the rest keep their fresh initialisation
+    (another width, or a category table that grew: no ids to match its rows by)."""
     old = dict(old_module.named_parameters())
-    fresh = []
     for name, param in new_module.named_parameters():
         kind, offset = row_tables.get(name, (None, 0))
         if name not in old:
-            fresh.append(name)
-        elif kind in old_ids and kind in new_ids and old[name].shape[1:] == param.shape[1:]:
+            continue
+        if kind in old_ids and kind in new_ids and old[name].shape[1:] == param.shape[1:]:
             carry_rows(old[name].detach(), param.data, row_map(old_ids[kind], new_ids[kind]), offset)
         elif old[name].shape == param.shape:
             param.data.copy_(old[name].detach())
-        else:  # another width, or a category table that grew: no ids to match its rows by
-            fresh.append(name)
-    return fresh
 
 
 @dataclass(frozen=True)
@@ -83,14 +79,13 @@ class WarmState:
         return WarmState(**json.loads(path.read_text())) if path.exists() else None
 
 
-def warm_base(folder: Path, name: str, cut: float, version: str, full_every: int, build):
-    """The kept fit of model `name` to continue from at `cut` on data `version`, and its
-    generation; (None, -1) when a full fit is due: none kept, kept after the cut, `full_every`
-    warm fits in a row, or kept on this very data (a rerun with other params: the full fit
-    keeps `dvc repro` a function of its inputs)."""
+def next_generation(folder: Path, name: str, cut: float, version: str, full_every: int) -> int | None:
+    """The generation a fit of model `name` at `cut` on data `version` would have if it
+    continued the one kept in `folder`; None when a full fit is due: none kept, kept after the
+    cut, `full_every` warm fits in a row, or kept on this very data (a rerun with other params:
+    the full fit keeps `dvc repro` a function of its inputs)."""
     state = WarmState.load(folder, name)
-    path = folder / f"{name}.pt"
-    if (state is None or not path.exists() or state.cut > cut or state.generation + 1 >= full_every
-            or state.data_version == version):
-        return None, -1
-    return build().load(path), state.generation
+    if (state is None or not (folder / f"{name}.pt").exists() or state.cut > cut
+            or state.generation + 1 >= full_every or state.data_version == version):
+        return None
+    return state.generation + 1
